@@ -1,0 +1,19 @@
+"""lrcourse: a small numpy neural-net engine for a hands-on course on learning rates.
+
+>>> import lrcourse
+>>> (X, y), _, _ = lrcourse.data.digits(rng=0)
+>>> model = lrcourse.mlp([64, 32, 10], rng=0)
+>>> history = lrcourse.fit(model, lrcourse.SoftmaxCrossEntropy(), lrcourse.SGD(model.parameters(), lr=0.1),
+...                        X, y, epochs=2, rng=0)
+>>> len(history.history["loss"])
+2
+"""
+
+from . import callbacks, data, gradcheck, losses, nn, optim, training
+from .callbacks import Callback, EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
+from .losses import MeanSquaredError, SoftmaxCrossEntropy, accuracy
+from .nn import Dense, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh, load, mlp, save
+from .optim import SGD, Adagrad, Adam, RMSprop
+from .training import History, evaluate, fit, predict
+
+__version__ = "0.1.0"

@@ -1,0 +1,338 @@
+"""Layers and models: every layer is a ``forward`` and a ``backward`` that mirror each other.
+
+The chain rule, layer by layer: ``forward(x)`` computes the output and keeps what ``backward`` will
+need; ``backward(grad_out)`` receives dLoss/dOutput, writes dLoss/dParameter into each parameter's
+``.grad`` and returns dLoss/dInput for the layer below.
+
+>>> import numpy as np
+>>> model = mlp([2, 8, 3], rng=0)
+>>> model(np.ones((4, 2), dtype=np.float32)).shape
+(4, 3)
+"""
+
+import os
+import zipfile
+
+import numpy as np
+
+from .utils import check_rng
+
+__all__ = [
+    "Parameter", "Module", "Dense", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Sequential", "mlp",
+    "save", "load",
+]
+
+
+class Parameter:
+    """A trainable array (``value``) and the gradient of the loss with respect to it (``grad``).
+
+    >>> p = Parameter(np.zeros(3), name="b")
+    >>> p.grad.shape
+    (3,)
+    """
+
+    __slots__ = ("value", "grad", "name")
+
+    def __init__(self, value, name=""):
+        self.value = np.asarray(value)
+        self.grad = np.zeros_like(self.value)
+        self.name = name
+
+    def __repr__(self):
+        return f"Parameter(name={self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
+
+
+class Module:
+    """Base class: a function with (optionally) parameters and a backward pass.
+
+    Subclasses implement ``forward`` and ``backward``; layers with weights override
+    ``named_parameters``. ``stop_training`` is the flag callbacks set to end ``fit`` early.
+    """
+
+    training = True
+    stop_training = False
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, grad_out):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def named_parameters(self):
+        """List of ``(name, Parameter)`` pairs; names are unique within the model."""
+        return []
+
+    def parameters(self):
+        """The trainable parameters, in a fixed order (what an optimizer receives)."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad.fill(0)
+
+    def train(self):
+        """Switch to training mode (kept for API symmetry with PyTorch; no layer here differs)."""
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def state_dict(self):
+        """A copy of every parameter's value, keyed by name.
+
+        >>> sorted(mlp([2, 3], rng=0).state_dict())
+        ['0.W', '0.b']
+        """
+        return {name: p.value.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state):
+        """Copy values from ``state`` into the parameters, after checking every name and shape.
+
+        Nothing is changed unless the whole ``state`` fits the model.
+        """
+        params = dict(self.named_parameters())
+        missing = sorted(set(params) - set(state))
+        unexpected = sorted(set(state) - set(params))
+        if missing or unexpected:
+            raise ValueError(f"state does not match the model: missing {missing}, unexpected {unexpected}")
+        for name, p in params.items():
+            value = np.asarray(state[name])
+            if value.shape != p.value.shape:
+                raise ValueError(
+                    f"parameter {name!r}: saved shape {value.shape} does not match the model's {p.value.shape}")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"parameter {name!r} holds non-finite values")
+        for name, p in params.items():
+            p.value[...] = state[name]
+
+    @property
+    def dtype(self):
+        params = self.parameters()
+        return params[0].value.dtype if params else np.dtype(np.float32)
+
+
+def _init_weights(init, fan_in, fan_out, rng, dtype):
+    # He suits ReLU (keeps activation variance ~1), Glorot suits tanh/sigmoid.
+    if init == "he":
+        std = np.sqrt(2.0 / fan_in)
+    elif init == "glorot":
+        std = np.sqrt(2.0 / (fan_in + fan_out))
+    elif init == "normal":
+        std = 0.01
+    else:
+        raise ValueError(f"init must be 'he', 'glorot' or 'normal', got {init!r}")
+    return (rng.standard_normal((fan_in, fan_out)) * std).astype(dtype)
+
+
+class Dense(Module):
+    """Fully connected layer: ``y = x @ W + b``.
+
+    backward, for ``g = dL/dy``: ``dL/dW = x.T @ g``, ``dL/db = sum(g, axis=0)``, ``dL/dx = g @ W.T``.
+    Gradients are written (not accumulated) on every backward.
+
+    >>> layer = Dense(3, 2, rng=0)
+    >>> layer.W.value.shape, layer.b.value.shape
+    ((3, 2), (2,))
+    """
+
+    def __init__(self, in_features, out_features, *, init="he", rng=None, dtype=np.float32):
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        rng = check_rng(rng)
+        self.W = Parameter(_init_weights(init, in_features, out_features, rng, dtype), "W")
+        self.b = Parameter(np.zeros(out_features, dtype=dtype), "b")
+        self._x = None
+
+    def named_parameters(self):
+        return [("W", self.W), ("b", self.b)]
+
+    def forward(self, x):
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"Dense({self.in_features}, {self.out_features}) expects input of shape "
+                             f"(batch, {self.in_features}), got {x.shape}")
+        self._x = x
+        out = x @ self.W.value
+        out += self.b.value
+        return out
+
+    def backward(self, grad_out):
+        np.matmul(self._x.T, grad_out, out=self.W.grad)
+        np.sum(grad_out, axis=0, out=self.b.grad)
+        return grad_out @ self.W.value.T
+
+    def __repr__(self):
+        return f"Dense({self.in_features}, {self.out_features})"
+
+
+class ReLU(Module):
+    """``y = max(x, 0)``; backward passes the gradient where ``x > 0``."""
+
+    def forward(self, x):
+        self._mask = x > 0
+        return x * self._mask
+
+    def backward(self, grad_out):
+        return grad_out * self._mask
+
+    def __repr__(self):
+        return "ReLU()"
+
+
+class LeakyReLU(Module):
+    """``y = x`` where ``x > 0``, else ``negative_slope * x``."""
+
+    def __init__(self, negative_slope=0.01):
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        self._slope = np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)
+        return x * self._slope
+
+    def backward(self, grad_out):
+        return grad_out * self._slope
+
+    def __repr__(self):
+        return f"LeakyReLU(negative_slope={self.negative_slope})"
+
+
+class Sigmoid(Module):
+    """``y = 1 / (1 + exp(-x))``; backward: ``dL/dx = g * y * (1 - y)``."""
+
+    def forward(self, x):
+        e = np.exp(-np.abs(x))  # never overflows, for either sign of x
+        self._y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        return self._y
+
+    def backward(self, grad_out):
+        return grad_out * self._y * (1 - self._y)
+
+    def __repr__(self):
+        return "Sigmoid()"
+
+
+class Tanh(Module):
+    """``y = tanh(x)``; backward: ``dL/dx = g * (1 - y**2)``."""
+
+    def forward(self, x):
+        self._y = np.tanh(x)
+        return self._y
+
+    def backward(self, grad_out):
+        return grad_out * (1 - self._y ** 2)
+
+    def __repr__(self):
+        return "Tanh()"
+
+
+class Sequential(Module):
+    """Layers applied one after the other; backward runs them in reverse.
+
+    >>> net = Sequential(Dense(2, 4, rng=0), ReLU(), Dense(4, 1, rng=1))
+    >>> len(net.parameters())
+    4
+    """
+
+    def __init__(self, *layers):
+        for layer in layers:
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential takes Module instances, got {layer!r}")
+        self.layers = list(layers)
+
+    def named_parameters(self):
+        return [(f"{i}.{name}", p) for i, layer in enumerate(self.layers)
+                for name, p in layer.named_parameters()]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_out):
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def train(self):
+        for layer in self.layers:
+            layer.train()
+        return super().train()
+
+    def eval(self):
+        for layer in self.layers:
+            layer.eval()
+        return super().eval()
+
+    def __repr__(self):
+        inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
+        return f"Sequential(\n{inner}\n)"
+
+
+_ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh}
+
+
+def mlp(sizes, activation="relu", rng=None, dtype=np.float32):
+    """A multi-layer perceptron: ``Dense`` layers of the given sizes with an activation between them.
+
+    The last layer has no activation (it outputs logits or regression values). ReLU-family
+    activations get He initialisation, sigmoid/tanh get Glorot.
+
+    >>> mlp([64, 32, 10], rng=0)
+    Sequential(
+      Dense(64, 32),
+      ReLU(),
+      Dense(32, 10)
+    )
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output size, got {sizes!r}")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    init = "he" if activation in ("relu", "leaky_relu") else "glorot"
+    rng = check_rng(rng)
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Dense(n_in, n_out, init=init, rng=rng, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers.append(_ACTIVATIONS[activation]())
+    return Sequential(*layers)
+
+
+def save(model, path):
+    """Save the model's parameters to a ``.npz`` file.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.npz"
+    >>> save(mlp([2, 3], rng=0), path)
+    >>> load(mlp([2, 3], rng=1), path).state_dict()["0.W"].shape
+    (2, 3)
+    """
+    np.savez(path, **model.state_dict())
+
+
+def load(model, path):
+    """Load parameters saved by :func:`save` into ``model`` (in place) and return the model.
+
+    A missing or corrupt file, or a parameter whose name or shape does not fit, raises an error
+    naming the file and the parameter; the model is then left unchanged.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no saved model at {path!r}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            state = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise ValueError(f"{path!r} is not a readable lrcourse model file (.npz): {err}") from err
+    try:
+        model.load_state_dict(state)
+    except ValueError as err:
+        raise ValueError(f"cannot load {path!r} into this model: {err}") from err
+    return model

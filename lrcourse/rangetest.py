@@ -1,0 +1,370 @@
+"""The learning-rate range test: train briefly while the learning rate grows, and watch the loss.
+
+Smith (2017, "Cyclical learning rates for training neural networks", section 3.3) sweeps the learning
+rate from tiny to huge over a short run, one mini-batch per value. The loss barely moves while the
+rate is too small, falls while it is useful, and blows up once it is too large. The sweep below
+follows pytorch-lr-finder and fastai:
+
+* learning rate of iteration ``i`` (0-based, ``N = num_iter``)::
+
+      exp:     lr_i = start_lr * (end_lr / start_lr) ** (i / (N - 1))
+      linear:  lr_i = start_lr + (end_lr - start_lr) * i / (N - 1)
+
+* ``l_i`` is the mini-batch loss measured just before the update made with ``lr_i``;
+* smoothed loss ``s_0 = l_0``, ``s_i = smooth_f * l_i + (1 - smooth_f) * s_(i-1)``;
+* the sweep stops after the first ``i`` with ``s_i > diverge_th * min(s_0..s_i)`` or ``l_i`` not
+  finite; that point stays in the result.
+
+``repeats > 1`` runs the sweep again from the same initial weights with other batch orders and
+averages the smoothed curves over the learning rates every repeat reached, so a single noisy sweep
+(or one repeat's divergence) does not decide the answer. The model leaves the test exactly as it
+came in: weights, gradients and training mode are restored, also after an exception.
+
+>>> import numpy as np
+>>> from lrcourse.nn import mlp
+>>> from lrcourse.losses import SoftmaxCrossEntropy
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(128, 2)).astype(np.float32)
+>>> y = (X[:, 0] > 0).astype(np.int64)
+>>> model = mlp([2, 16, 2], rng=0)
+>>> before = model.state_dict()
+>>> result = lr_range_test(model, SoftmaxCrossEntropy(), X, y, num_iter=50, batch_size=16, rng=0)
+>>> float(result.lrs[0])
+1e-07
+>>> all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+True
+"""
+
+import math
+
+import numpy as np
+
+from .utils import check_number, check_positive_int, check_rng
+
+__all__ = ["lr_range_test", "range_test_lrs", "RangeTestResult"]
+
+_METHODS = ("steepest", "minimum", "valley")
+# Points left out by the suggestion rules: the first few are mostly noise from the warm-up of the
+# smoothing and the last few sit on the divergence spike (pytorch-lr-finder and fastai both skip them).
+_STEEPEST_SKIP_START = 10
+_SKIP_END = 5
+
+
+def range_test_lrs(start_lr, end_lr, num_iter, step_mode="exp"):
+    """The learning rates a range test sweeps: ``num_iter`` values from ``start_lr`` to ``end_lr``.
+
+    >>> range_test_lrs(1e-3, 1e1, 5)
+    array([1.e-03, 1.e-02, 1.e-01, 1.e+00, 1.e+01])
+    >>> range_test_lrs(0.0, 1.0, 5, step_mode="linear")
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    """
+    if step_mode not in ("exp", "linear"):
+        raise ValueError(f"step_mode must be 'exp' or 'linear', got {step_mode!r}")
+    num_iter = check_positive_int("num_iter", num_iter, minimum=2)
+    low = 0.0 if step_mode == "linear" else None
+    start_lr = check_number("start_lr", start_lr, low=low)
+    if step_mode == "exp" and start_lr <= 0:
+        raise ValueError(f"start_lr must be > 0 for step_mode='exp', got {start_lr!r}")
+    end_lr = check_number("end_lr", end_lr)
+    if end_lr <= start_lr:
+        raise ValueError(f"end_lr ({end_lr!r}) must be > start_lr ({start_lr!r})")
+    fraction = np.arange(num_iter) / (num_iter - 1)
+    if step_mode == "exp":
+        return start_lr * (end_lr / start_lr) ** fraction
+    return start_lr + (end_lr - start_lr) * fraction
+
+
+class _SweepSchedule:
+    """The sweep as an lr schedule (``step -> lr``), so the engine's optimizer applies it itself."""
+
+    def __init__(self, lrs):
+        self.lrs = lrs
+
+    def __call__(self, step):
+        return float(self.lrs[step])
+
+
+def _make_optimizer(optimizer, params, schedule):
+    if optimizer is None:
+        from .optim import SGD
+
+        optimizer = SGD
+    if not callable(optimizer):
+        raise TypeError(
+            f"optimizer must be an optimizer class (e.g. SGD) or a factory (params, lr) -> Optimizer, "
+            f"got {optimizer!r}; to set other hyperparameters pass e.g. functools.partial(SGD, momentum=0.9)")
+    opt = optimizer(params, schedule)
+    if not (hasattr(opt, "step") and hasattr(opt, "zero_grad")):
+        raise TypeError(f"optimizer(params, lr) must return an Optimizer, got {opt!r}")
+    return opt
+
+
+def _sweep(model, loss, X, y, optimizer, lrs, batch_size, smooth_f, diverge_th, rng, bar):
+    """One sweep; returns (raw_losses, smoothed_losses) up to and including the stopping point."""
+    opt = _make_optimizer(optimizer, model.parameters(), _SweepSchedule(lrs))
+    n_samples = len(X)
+    # Only full batches, so every point is a mean over the same number of samples.
+    batches_per_pass = n_samples // batch_size
+    order, position = None, batches_per_pass
+    raw, smoothed = [], []
+    best = math.inf
+    for i in range(len(lrs)):
+        if position == batches_per_pass:  # start another shuffled pass through the data
+            order, position = rng.permutation(n_samples), 0
+        index = order[position * batch_size:(position + 1) * batch_size]
+        position += 1
+        xb, yb = X[index], y[index]
+
+        opt.zero_grad()
+        value = float(loss.forward(model.forward(xb), yb))
+        s = value if i == 0 else smooth_f * value + (1 - smooth_f) * smoothed[-1]
+        raw.append(value)
+        smoothed.append(s)
+        if bar is not None:
+            bar.update(1)
+        best = min(best, s)
+        if not math.isfinite(value) or s > diverge_th * best:
+            break
+        model.backward(loss.backward())
+        opt.step()
+    return np.array(raw), np.array(smoothed)
+
+
+def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10.0, num_iter=100,
+                  step_mode="exp", batch_size=32, smooth_f=0.05, diverge_th=5.0, repeats=1, rng=None,
+                  progress=False):
+    """Run the learning-rate range test on ``model`` and return a :class:`RangeTestResult`.
+
+    Parameters
+    ----------
+    model, loss : an :mod:`lrcourse.nn` model and an :mod:`lrcourse.losses` loss.
+    X, y : training inputs and targets; one mini-batch of ``batch_size`` rows per iteration,
+        drawn from a shuffled pass through the data (reshuffled, from ``rng``, at every pass; only
+        full batches are used).
+    optimizer : optimizer class (default :class:`lrcourse.optim.SGD`) or factory
+        ``(params, lr) -> Optimizer``, e.g. ``functools.partial(Adam, betas=(0.9, 0.99))``. It is
+        called with the sweep as its ``lr`` schedule, so the optimizer's own update equation is used.
+    start_lr, end_lr, num_iter, step_mode : the swept learning rates, see :func:`range_test_lrs`.
+    smooth_f : weight of the newest loss in the smoothed loss, in (0, 1]; 1 means no smoothing.
+    diverge_th : stop once the smoothed loss exceeds ``diverge_th`` times its minimum so far (> 1).
+    repeats : number of sweeps, each from the same initial weights with a different batch order.
+    rng : seed or ``numpy.random.Generator`` for the batch orders.
+    progress : show a tqdm progress bar.
+
+    The model's weights, gradients and training mode are restored on return, also when the sweep
+    stops early or an exception interrupts it.
+    """
+    num_iter = check_positive_int("num_iter", num_iter, minimum=2)
+    lrs = range_test_lrs(start_lr, end_lr, num_iter, step_mode)
+    batch_size = check_positive_int("batch_size", batch_size)
+    smooth_f = check_number("smooth_f", smooth_f, low=0.0, high=1.0, low_inclusive=False)
+    diverge_th = check_number("diverge_th", diverge_th, low=1.0, low_inclusive=False)
+    repeats = check_positive_int("repeats", repeats)
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
+    if batch_size > len(X):
+        raise ValueError(f"batch_size ({batch_size}) must be <= the number of samples ({len(X)})")
+    rng = check_rng(rng)
+
+    initial_state = model.state_dict()
+    initial_grads = [p.grad.copy() for p in model.parameters()]
+    was_training = model.training
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=num_iter * repeats, desc="LR range test", unit="batch")
+    sweeps = []
+    try:
+        model.train()
+        # Overflow is the expected end of a sweep, not something to warn about.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(repeats):
+                model.load_state_dict(initial_state)
+                sweeps.append(_sweep(model, loss, X, y, optimizer, lrs, batch_size, smooth_f,
+                                     diverge_th, rng, bar))
+    finally:
+        model.load_state_dict(initial_state)
+        for p, grad in zip(model.parameters(), initial_grads):
+            p.grad[...] = grad
+        if was_training:
+            model.train()
+        else:
+            model.eval()
+        if bar is not None:
+            bar.close()
+
+    reached = min(len(raw) for raw, _ in sweeps)
+    smoothed = np.stack([s[:reached] for _, s in sweeps])
+    raw_losses = np.stack([raw[:reached] for raw, _ in sweeps])
+    losses_std = smoothed.std(axis=0, ddof=1) if repeats > 1 else None
+    return RangeTestResult(lrs[:reached], smoothed.mean(axis=0), losses_std=losses_std,
+                           raw_losses=raw_losses, stopped_early=reached < num_iter, num_iter=num_iter)
+
+
+def _valley_index(losses):
+    """fastai's ``valley`` rule (fastai/callback/schedule.py), returning an index into ``losses``.
+
+    ``lds[i]`` is the length of the longest decreasing subsequence ending at ``i``. fastai's double
+    loop updates ``lds[i]`` one ``j`` at a time and, as soon as it beats the best so far, records
+    ``max_end = i`` and ``max_start = i - lds[i]`` with the value of that moment; this reproduces it
+    with a running maximum over ``j``. The suggestion sits about 2/3 down that valley:
+    ``max_start + int(d / 3) + int(d / 6)`` with ``d = max_end - max_start``.
+    """
+    losses = np.asarray(losses, dtype=float)
+    n = len(losses)
+    lds = np.ones(n, dtype=np.int64)
+    max_start = max_end = 0
+    for i in range(1, n):
+        candidates = np.where(losses[i] < losses[:i], lds[:i] + 1, 1)
+        running = np.maximum.accumulate(candidates)  # lds[i] after each j of fastai's inner loop
+        lds[i] = running[-1]
+        beats = np.flatnonzero(running > lds[max_end])
+        if beats.size:
+            max_end = i
+            max_start = i - int(running[beats[0]])
+    sections = (max_end - max_start) / 3
+    index = max_start + int(sections) + int(sections / 2)
+    # For a valley of one or two points fastai's index is -1, which would pick the last point.
+    return max(index, 0)
+
+
+def _check_curve(name, values, length):
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or len(values) != length:
+        raise ValueError(f"{name} must be a 1-D array of {length} values (one per lr), got shape {values.shape}")
+    return values
+
+
+class RangeTestResult:
+    """The outcome of a range test: learning rates, smoothed losses and suggestions drawn from them.
+
+    Attributes: ``lrs`` (the learning rates reached), ``losses`` (smoothed loss, mean over repeats),
+    ``losses_std`` (standard deviation over repeats, ddof=1, or None for a single sweep),
+    ``raw_losses`` (mini-batch losses, shape ``(repeats, len(lrs))``, or None), ``stopped_early``
+    and ``num_iter`` (the planned number of iterations; defaults to ``len(lrs)``).
+
+    >>> lrs = np.geomspace(1e-4, 1.0, 41)
+    >>> losses = (np.log10(lrs) + 2) ** 2          # lowest at lr = 1e-2
+    >>> result = RangeTestResult(lrs, losses)
+    >>> float(np.round(result.suggest("minimum"), 6))
+    0.001
+    """
+
+    def __init__(self, lrs, losses, losses_std=None, raw_losses=None, stopped_early=False, *, num_iter=None):
+        lrs = np.asarray(lrs, dtype=float)
+        if lrs.ndim != 1 or len(lrs) == 0:
+            raise ValueError(f"lrs must be a non-empty 1-D array, got shape {lrs.shape}")
+        if not np.all(lrs > 0) or not np.all(np.isfinite(lrs)):
+            raise ValueError("lrs must be finite and > 0")
+        self.lrs = lrs
+        self.losses = _check_curve("losses", losses, len(lrs))
+        self.losses_std = None if losses_std is None else _check_curve("losses_std", losses_std, len(lrs))
+        if raw_losses is not None:
+            raw_losses = np.asarray(raw_losses, dtype=float)
+            if raw_losses.ndim == 1:
+                raw_losses = raw_losses[None, :]
+            if raw_losses.ndim != 2 or raw_losses.shape[1] != len(lrs):
+                raise ValueError(f"raw_losses must have shape (repeats, {len(lrs)}), got {raw_losses.shape}")
+        self.raw_losses = raw_losses
+        self.stopped_early = bool(stopped_early)
+        if num_iter is None:
+            num_iter = len(lrs)
+        self.num_iter = check_positive_int("num_iter", num_iter)
+        if self.num_iter < len(lrs):
+            raise ValueError(f"num_iter ({num_iter}) must be >= the number of points ({len(lrs)})")
+
+    @property
+    def repeats(self):
+        return 1 if self.raw_losses is None else len(self.raw_losses)
+
+    def __repr__(self):
+        return (f"RangeTestResult({len(self.lrs)} of {self.num_iter} points, lr {self.lrs[0]:.3g} to "
+                f"{self.lrs[-1]:.3g}, repeats={self.repeats}, stopped_early={self.stopped_early})")
+
+    def _window(self, skip_start, method):
+        """Indices the suggestion rules look at: skip the ends and stop at the first non-finite loss."""
+        stop = len(self.lrs) - _SKIP_END
+        finite = np.isfinite(self.losses[skip_start:stop])
+        if not finite.all():
+            stop = skip_start + int(np.argmin(finite))
+        if stop - skip_start < 2:
+            raise ValueError(
+                f"suggest({method!r}) needs at least 2 points after skipping the first {skip_start} and "
+                f"the last {_SKIP_END}; the test has {len(self.lrs)} points")
+        return skip_start, stop
+
+    def suggest_index(self, method="valley"):
+        """Index into ``lrs``/``losses`` of the point a rule picks (see :meth:`suggest`)."""
+        if method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+        if method == "steepest":
+            start, stop = self._window(_STEEPEST_SKIP_START, method)
+            return start + int(np.argmin(np.gradient(self.losses[start:stop])))
+        start, stop = self._window(self.num_iter // 10, method)
+        window = self.losses[start:stop]
+        if method == "minimum":
+            return start + int(np.argmin(window))
+        return start + _valley_index(window)
+
+    def suggest(self, method="valley"):
+        """Suggest one learning rate from the smoothed loss curve.
+
+        * ``"steepest"``: the lr where the loss falls fastest, the smallest ``np.gradient`` of the
+          smoothed loss (per point), leaving out the first 10 and last 5 points (pytorch-lr-finder).
+        * ``"minimum"``: a tenth of the lr at the lowest smoothed loss (fastai's ``minimum``).
+        * ``"valley"``: fastai's ``valley``: about 2/3 down the longest stretch over which the loss keeps
+          decreasing (a decreasing subsequence, so small bumps do not end it).
+
+        ``minimum`` and ``valley`` leave out the first ``num_iter // 10`` and the last 5 points, as
+        fastai's ``lr_find`` does; every rule ignores points from the first non-finite loss on.
+
+        >>> lrs = np.geomspace(1e-5, 1.0, 51)
+        >>> x = np.log10(lrs)
+        >>> losses = 2 - np.tanh(2 * (x + 2))       # falls fastest at lr = 1e-2
+        >>> float(np.round(RangeTestResult(lrs, losses).suggest("steepest"), 3))
+        0.01
+        """
+        index = self.suggest_index(method)
+        lr = float(self.lrs[index])
+        return lr / 10 if method == "minimum" else lr
+
+    def suggest_bounds(self, factor=4.0):
+        """``(base_lr, max_lr)`` for :class:`lrcourse.schedules.CyclicLR`.
+
+        Rule: ``max_lr`` is the ``valley`` suggestion, an lr at which the loss is still falling well,
+        before it flattens and turns up (Smith 2017 sets ``max_lr`` where the accuracy stops
+        improving; the smoothed curve lags behind, so its minimum sits past that point).
+        ``base_lr = max_lr / factor``: Smith's rule of thumb is 1/3 to 1/4 of ``max_lr``.
+
+        >>> lrs = np.geomspace(1e-5, 1.0, 100)
+        >>> losses = np.r_[np.linspace(2.0, 0.1, 80), np.linspace(0.2, 2.0, 20)]
+        >>> base_lr, max_lr = RangeTestResult(lrs, losses).suggest_bounds()
+        >>> bool(np.isclose(max_lr, RangeTestResult(lrs, losses).suggest("valley")))
+        True
+        >>> bool(np.isclose(base_lr, max_lr / 4))
+        True
+        """
+        factor = check_number("factor", factor, low=1.0, low_inclusive=False)
+        max_lr = self.suggest("valley")
+        return max_lr / factor, max_lr
+
+    def plot(self, ax=None, **kwargs):
+        """Loss against learning rate (log axis), with the spread over repeats and the suggestions.
+
+        See :func:`lrcourse.plot.range_test` for the keyword arguments.
+        """
+        from . import plot
+
+        return plot.range_test(self, ax=ax, **kwargs)
+
+    def as_dict(self):
+        """Plain arrays, e.g. to ``np.savez`` the result and rebuild it with ``RangeTestResult(**d)``."""
+        out = {"lrs": self.lrs, "losses": self.losses, "stopped_early": self.stopped_early,
+               "num_iter": self.num_iter}
+        if self.losses_std is not None:
+            out["losses_std"] = self.losses_std
+        if self.raw_losses is not None:
+            out["raw_losses"] = self.raw_losses
+        return out
