@@ -1,0 +1,176 @@
+"""The training loop: learning, divergence, determinism, schedules and callbacks."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import lrcourse
+from lrcourse import data
+from lrcourse.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
+from lrcourse.losses import MeanSquaredError, SoftmaxCrossEntropy
+from lrcourse.nn import mlp
+from lrcourse.optim import SGD
+from lrcourse.training import evaluate, fit, predict
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.digits(rng=0)
+
+
+def test_digits_reaches_95_percent(digits):
+    (X, y), (X_val, y_val), _ = digits
+    model = mlp([64, 64, 10], rng=0)
+    history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), X, y, epochs=30,
+                  validation_data=(X_val, y_val), rng=0)
+    assert history.history["val_accuracy"][-1] >= 0.95
+    assert not history.diverged
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    assert len(history.batch_loss) == len(history.batch_lr) == 30 * int(np.ceil(len(X) / 32))
+    # the epoch loss is the sample-weighted mean of that epoch's batch losses
+    n_batches = int(np.ceil(len(X) / 32))
+    sizes = np.array([32] * (n_batches - 1) + [len(X) - 32 * (n_batches - 1)])
+    first_epoch = np.sum(history.batch_loss[:n_batches] * sizes) / len(X)
+    assert history.history["loss"][0] == pytest.approx(first_epoch, rel=1e-12)
+
+
+def test_huge_lr_is_stopped_as_diverged(digits):
+    (X, y), _, _ = digits
+    model = mlp([64, 64, 10], rng=0)
+    with pytest.warns(RuntimeWarning, match="diverged.*learning rate 10"):
+        history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=10.0), X, y, epochs=30, rng=0)
+    assert history.diverged
+    assert all(np.all(np.isfinite(p.value)) for p in model.parameters())
+    assert np.all(np.isfinite(history.batch_loss))
+
+
+def test_nan_loss_stops_even_without_threshold():
+    X = np.ones((8, 2), dtype=np.float32)
+    y = np.array([np.nan] * 8)
+    model = mlp([2, 1], rng=0)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        history = fit(model, MeanSquaredError(), SGD(model.parameters()), X, y, epochs=2,
+                      divergence_threshold=None)
+    assert history.diverged and len(history.batch_loss) == 0
+
+
+def test_same_seed_gives_bit_identical_runs(digits):
+    (X, y), (X_val, y_val), _ = digits
+    runs = []
+    for _ in range(2):
+        model = mlp([64, 16, 10], rng=0)
+        h = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1, momentum=0.9), X, y, epochs=3,
+                validation_data=(X_val, y_val), rng=0)
+        runs.append((h, model.state_dict()))
+    (h1, s1), (h2, s2) = runs
+    assert h1.history == h2.history
+    np.testing.assert_array_equal(h1.batch_loss, h2.batch_loss)
+    for name in s1:
+        np.testing.assert_array_equal(s1[name], s2[name])
+
+
+def test_finite_schedule_runs_to_its_last_update_cleanly():
+    X, y = data.moons(n_samples=100, rng=0)
+    n_updates = 3 * 4  # 3 epochs of 4 batches of 25
+
+    def schedule(step):
+        if step >= n_updates:
+            raise ValueError(f"schedule configured for {n_updates} updates, asked for step {step}")
+        return 0.1 * (1 - step / n_updates)
+
+    model = mlp([2, 8, 2], rng=0)
+    history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=schedule), X, y, epochs=3,
+                  batch_size=25, rng=0)
+    np.testing.assert_allclose(history.batch_lr, 0.1 * (1 - np.arange(n_updates) / n_updates))
+    assert history.history["lr"] == pytest.approx([history.batch_lr[3], history.batch_lr[7], history.batch_lr[11]])
+
+
+def test_callbacks_see_every_batch_and_epoch():
+    events = []
+
+    class Recorder(Callback):
+        def on_train_begin(self, logs=None):
+            events.append("begin")
+
+        def on_epoch_end(self, epoch, logs=None):
+            events.append(("epoch", epoch, sorted(logs)))
+
+        def on_batch_end(self, step, logs=None):
+            events.append(("batch", step, sorted(logs)))
+
+        def on_train_end(self, logs=None):
+            events.append("end")
+
+    X, y = data.moons(n_samples=40, rng=0)
+    model = mlp([2, 4, 2], rng=0)
+    fit(model, SoftmaxCrossEntropy(), SGD(model.parameters()), X, y, epochs=2, batch_size=20,
+        callbacks=[Recorder()], rng=0)
+    assert events[0] == "begin" and events[-1] == "end"
+    assert [e[1] for e in events if e[0] == "batch"] == [0, 1, 2, 3]
+    assert events[3] == ("epoch", 0, ["accuracy", "loss", "lr"])
+
+
+def test_early_stopping_in_fit(digits):
+    (X, y), (X_val, y_val), _ = digits
+    model = mlp([64, 32, 10], rng=0)
+    stopper = EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
+    # a learning rate too high to keep improving makes the validation loss bounce
+    history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.8), X, y, epochs=50,
+                  validation_data=(X_val, y_val), callbacks=[stopper], rng=0)
+    assert history.stopped_epoch == stopper.stopped_epoch == history.epoch[-1] < 49
+    best = int(np.argmin(history.history["val_loss"]))
+    assert evaluate(model, SoftmaxCrossEntropy(), X_val, y_val)["loss"] == pytest.approx(
+        history.history["val_loss"][best], rel=1e-6)
+
+
+def test_reduce_lr_on_plateau_in_fit_lowers_the_logged_lr(digits):
+    (X, y), (X_val, y_val), _ = digits
+    model = mlp([64, 32, 10], rng=0)
+    cb = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=10.0)  # never "improves"
+    history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), X, y, epochs=3,
+                  callbacks=[cb], rng=0)
+    # epoch 0 sets best; epochs 1 and 2 each halve the lr used in the following epoch
+    assert history.history["lr"] == pytest.approx([0.1, 0.1, 0.05])
+
+
+def test_progress_bar_runs():
+    X, y = data.moons(n_samples=40, rng=0)
+    model = mlp([2, 4, 2], rng=0)
+    history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters()), X, y, epochs=1, progress=True)
+    assert len(history.batch_loss) == 2
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(X=np.zeros(10)), ValueError, "2-D"),
+    (dict(y=np.zeros(3, dtype=int)), ValueError, "rows"),
+    (dict(epochs=-1), ValueError, "epochs"),
+    (dict(batch_size=0), ValueError, "batch_size"),
+    (dict(batch_size=2.5), TypeError, "batch_size"),
+    (dict(divergence_threshold=0.5), ValueError, "divergence_threshold"),
+    (dict(callbacks=[print]), TypeError, "Callback"),
+    (dict(rng="seed"), TypeError, "rng"),
+])
+def test_fit_bad_input(kwargs, exc, match):
+    X, y = data.moons(n_samples=10, rng=0)
+    model = mlp([2, 2], rng=0)
+    args = dict(X=X, y=y)
+    args.update({k: kwargs.pop(k) for k in ("X", "y") if k in kwargs})
+    with pytest.raises(exc, match=match):
+        fit(model, SoftmaxCrossEntropy(), SGD(model.parameters()), args["X"], args["y"], **kwargs)
+
+
+def test_predict_and_evaluate_match_direct_forward(digits):
+    (X, y), _, _ = digits
+    model = mlp([64, 10], rng=0)
+    direct = model(X)
+    np.testing.assert_allclose(predict(model, X, batch_size=100), direct, rtol=1e-6)
+    result = evaluate(model, SoftmaxCrossEntropy(), X, y)
+    assert result["loss"] == pytest.approx(SoftmaxCrossEntropy()(direct, y), rel=1e-5)
+    assert result["accuracy"] == np.mean(direct.argmax(1) == y)
+
+
+def test_top_level_reexports():
+    for name in ("fit", "evaluate", "predict", "mlp", "SGD", "Adam", "RMSprop", "Adagrad",
+                 "SoftmaxCrossEntropy", "MeanSquaredError", "EarlyStopping", "ReduceLROnPlateau"):
+        assert hasattr(lrcourse, name), name
