@@ -161,6 +161,9 @@ def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10
     diverge_th = check_number("diverge_th", diverge_th, low=1.0, low_inclusive=False)
     repeats = check_positive_int("repeats", repeats)
     X, y = np.asarray(X), np.asarray(y)
+    dtype = getattr(model, "dtype", None)
+    if dtype is not None and np.issubdtype(X.dtype, np.number):
+        X = X.astype(dtype, copy=False)  # as fit does: float64 data would make float64 activations
     if len(X) != len(y):
         raise ValueError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
     if batch_size > len(X):
@@ -206,27 +209,23 @@ def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10
 def _valley_index(losses):
     """fastai's ``valley`` rule (fastai/callback/schedule.py), returning an index into ``losses``.
 
-    ``lds[i]`` is the length of the longest decreasing subsequence ending at ``i``. fastai's double
-    loop updates ``lds[i]`` one ``j`` at a time and, as soon as it beats the best so far, records
-    ``max_end = i`` and ``max_start = i - lds[i]`` with the value of that moment; this reproduces it
-    with a running maximum over ``j``. The suggestion sits about 2/3 down that valley:
+    ``lds[i]`` is the length of the longest decreasing subsequence ending at point ``i`` (so a small
+    bump does not end a valley). The valley is the first longest one: it ends at ``max_end`` and
+    fastai takes ``max_start = max_end - lds[max_end]``; the suggestion sits about 2/3 down it, at
     ``max_start + int(d / 3) + int(d / 6)`` with ``d = max_end - max_start``.
     """
     losses = np.asarray(losses, dtype=float)
-    n = len(losses)
-    lds = np.ones(n, dtype=np.int64)
-    max_start = max_end = 0
-    for i in range(1, n):
-        candidates = np.where(losses[i] < losses[:i], lds[:i] + 1, 1)
-        running = np.maximum.accumulate(candidates)  # lds[i] after each j of fastai's inner loop
-        lds[i] = running[-1]
-        beats = np.flatnonzero(running > lds[max_end])
-        if beats.size:
-            max_end = i
-            max_start = i - int(running[beats[0]])
+    lds = np.ones(len(losses), dtype=np.int64)
+    for i in range(1, len(losses)):
+        higher_before = losses[:i] > losses[i]
+        if higher_before.any():
+            lds[i] = lds[:i][higher_before].max() + 1
+    max_end = int(np.argmax(lds))
+    # fastai starts from max_start = max_end = 0 and only moves them when some lds exceeds 1.
+    max_start = max_end - int(lds[max_end]) if lds[max_end] > 1 else 0
     sections = (max_end - max_start) / 3
     index = max_start + int(sections) + int(sections / 2)
-    # For a valley of one or two points fastai's index is -1, which would pick the last point.
+    # For a valley of two points fastai's index is -1, which would pick the last point.
     return max(index, 0)
 
 
@@ -330,25 +329,27 @@ class RangeTestResult:
         lr = float(self.lrs[index])
         return lr / 10 if method == "minimum" else lr
 
-    def suggest_bounds(self, factor=4.0):
+    def suggest_bounds(self, max_div=3.0, base_div=4.0):
         """``(base_lr, max_lr)`` for :class:`lrcourse.schedules.CyclicLR`.
 
-        Rule: ``max_lr`` is the ``valley`` suggestion, an lr at which the loss is still falling well,
-        before it flattens and turns up (Smith 2017 sets ``max_lr`` where the accuracy stops
-        improving; the smoothed curve lags behind, so its minimum sits past that point).
-        ``base_lr = max_lr / factor``: Smith's rule of thumb is 1/3 to 1/4 of ``max_lr``.
+        Rule: with ``lr_min`` the lr at the lowest smoothed loss (in the window of the ``minimum``
+        rule), ``max_lr = lr_min / max_div`` and ``base_lr = max_lr / base_div``.
 
-        >>> lrs = np.geomspace(1e-5, 1.0, 100)
-        >>> losses = np.r_[np.linspace(2.0, 0.1, 80), np.linspace(0.2, 2.0, 20)]
-        >>> base_lr, max_lr = RangeTestResult(lrs, losses).suggest_bounds()
-        >>> bool(np.isclose(max_lr, RangeTestResult(lrs, losses).suggest("valley")))
-        True
-        >>> bool(np.isclose(base_lr, max_lr / 4))
-        True
+        Smith (2017) puts ``max_lr`` where the loss stops improving, which is ``lr_min``; but in the
+        sweep each lr is used for a single batch, and a whole cycle that long at ``lr_min`` often
+        trains erratically, so ``max_lr`` stays a factor 3 below it. ``base_lr`` follows Smith's rule
+        of thumb of 1/3 to 1/4 of ``max_lr``. With the defaults, ``base_lr = lr_min / 12`` is close to
+        fastai's ``minimum`` suggestion ``lr_min / 10``.
+
+        >>> lrs = np.geomspace(1e-5, 1.0, 51)
+        >>> losses = (np.log10(lrs) + 1) ** 2        # lowest at lr = 0.1
+        >>> [float(np.round(v, 6)) for v in RangeTestResult(lrs, losses).suggest_bounds()]
+        [0.008333, 0.033333]
         """
-        factor = check_number("factor", factor, low=1.0, low_inclusive=False)
-        max_lr = self.suggest("valley")
-        return max_lr / factor, max_lr
+        max_div = check_number("max_div", max_div, low=1.0)
+        base_div = check_number("base_div", base_div, low=1.0, low_inclusive=False)
+        max_lr = float(self.lrs[self.suggest_index("minimum")]) / max_div
+        return max_lr / base_div, max_lr
 
     def plot(self, ax=None, **kwargs):
         """Loss against learning rate (log axis), with the spread over repeats and the suggestions.

@@ -244,12 +244,13 @@ def page(chromium, lab_server, request):
     console = []
     tab.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
     tab.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
-    tab.console_log = console
+    stem = f"FAILED_{request.node.name}"
+    for stale in ARTIFACTS.glob(f"{stem}.*"):
+        stale.unlink()
     yield tab
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     if failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        stem = f"FAILED_{request.node.name}"
         try:
             tab.screenshot(path=str(ARTIFACTS / f"{stem}.png"))
         except Exception:

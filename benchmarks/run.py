@@ -1,0 +1,504 @@
+"""How fast does lrcourse train? Side by side with the BLAS floor, plain numpy, scikit-learn and PyTorch.
+
+    python benchmarks/run.py                      # the full table (a few minutes)
+    python benchmarks/run.py --repeats 3 --workloads digits32
+
+Workloads (float32, fixed seeds; plain SGD, lr 0.05, one shuffled epoch, ReLU MLP, softmax
+cross-entropy):
+
+- ``syn128``: 60000 x 784 standard normal inputs, labels from a fixed random linear teacher,
+  MLP 784-256-256-10, batch 128;
+- ``syn32``: the same with batch 32;
+- ``digits32``: scikit-learn's 1797 8x8 digits scaled to [0, 1], MLP 64-32-10, batch 32.
+
+Contenders, timed epoch by epoch in turn in this one process (so a slow spell of the machine hits
+all of them), median over ``--repeats`` epochs after one warm-up epoch each:
+
+- ``lrcourse``: the public API, ``fit(..., epochs=1)`` with no callbacks and no progress bar;
+- ``BLAS floor``: only the matrix products an epoch needs (3 forward and 5 backward per batch for
+  three layers; no gradient for the input data), on preallocated arrays: the physical limit of any
+  engine that computes the same products with the same BLAS;
+- ``numpy loop``: the same net hand-written as a plain numpy loop (the Python overhead reference);
+- ``scikit-learn``: ``MLPClassifier(solver="sgd", momentum=0, alpha=0)``, one ``partial_fit`` per epoch;
+- ``PyTorch``: ``torch.nn.Sequential`` + ``torch.optim.SGD``, only if torch is installed.
+
+Memory: the process's peak resident set size (Linux ``VmHWM``) is reset before every timed epoch
+(``/proc/self/clear_refs``), so "epoch MB" is the peak during an epoch minus the resident size
+just before it: what that contender needs on top of the data already in memory.
+
+The table is printed as markdown; everything measured is also written to
+``benchmarks/results/latest.json``.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_info
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+import lrcourse  # noqa: E402
+from lrcourse.losses import SoftmaxCrossEntropy  # noqa: E402
+from lrcourse.nn import mlp  # noqa: E402
+from lrcourse.optim import SGD  # noqa: E402
+from lrcourse.training import fit  # noqa: E402
+
+LR = 0.05
+WORKLOADS = ("syn128", "syn32", "digits32")
+# Environment variables that change how fast the BLAS runs; reported, never changed.
+BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS")
+
+
+# --------------------------------------------------------------------------------------------------
+# Workloads
+
+
+class Workload:
+    def __init__(self, name, X, y, sizes, batch_size, description):
+        self.name, self.X, self.y = name, X, y
+        self.sizes, self.batch_size, self.description = sizes, batch_size, description
+
+
+_SYNTHETIC = {}
+
+
+def synthetic_data():
+    """60000 x 784 standard normal float32 inputs and labels from a random linear teacher (~190 MB)."""
+    if not _SYNTHETIC:
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((60000, 784), dtype=np.float32)
+        teacher = rng.standard_normal((784, 10), dtype=np.float32)
+        _SYNTHETIC["data"] = X, np.argmax(X @ teacher, axis=1).astype(np.int64)
+    return _SYNTHETIC["data"]
+
+
+def make_workload(name):
+    if name in ("syn128", "syn32"):
+        X, y = synthetic_data()
+        batch_size = int(name[3:])
+        return Workload(name, X, y, [784, 256, 256, 10], batch_size,
+                        f"60000x784 synthetic, MLP 784-256-256-10, batch {batch_size}")
+    if name == "digits32":
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        return Workload(name, (X / 16.0).astype(np.float32), y.astype(np.int64), [64, 32, 10], 32,
+                        "1797x64 digits, MLP 64-32-10, batch 32")
+    raise ValueError(f"unknown workload {name!r}; choose from {WORKLOADS}")
+
+
+def he_weights(sizes, rng):
+    return [(rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)).astype(np.float32)
+            for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+
+
+# --------------------------------------------------------------------------------------------------
+# Contenders: each trains one epoch per call of ``epoch()`` and returns that epoch's mean loss
+# (None for the floor, which computes no loss). The loss column shows they all train the same net.
+
+
+class LrcourseFit:
+    name = "lrcourse"
+
+    def __init__(self, workload):
+        self.w = workload
+        self.model = mlp(workload.sizes, rng=0)
+        self.loss = SoftmaxCrossEntropy()
+        self.optimizer = SGD(self.model.parameters(), lr=LR)
+        self.rng = np.random.default_rng(0)
+
+    def epoch(self):
+        history = fit(self.model, self.loss, self.optimizer, self.w.X, self.w.y, epochs=1,
+                      batch_size=self.w.batch_size, rng=self.rng)
+        return history.history["loss"][-1]
+
+
+class BlasFloor:
+    """Only the matrix products of an epoch, written into preallocated arrays.
+
+    Forward: one product per layer. Backward: the weight gradient of every layer and the input
+    gradient of every layer but the first. Nothing else: no bias, activation, loss, update, shuffle.
+    """
+
+    name = "BLAS floor"
+
+    def __init__(self, workload):
+        self.w = workload
+        rng = np.random.default_rng(0)
+        batch = workload.batch_size
+        self.weights = he_weights(workload.sizes, rng)
+        self.weight_grads = [np.empty_like(W) for W in self.weights]
+        self.outputs = [np.empty((batch, n), np.float32) for n in workload.sizes[1:]]
+        self.output_grads = [np.empty((batch, n), np.float32) for n in workload.sizes[1:]]
+        # A realistic gradient at the logits (values only matter to avoid denormals).
+        self.output_grads[-1][...] = rng.standard_normal(self.output_grads[-1].shape) * 0.01
+
+    def epoch(self):
+        X, batch = self.w.X, self.w.batch_size
+        layers = range(len(self.weights))
+        for start in range(0, len(X), batch):
+            xb = X[start:start + batch]
+            m = len(xb)
+            inputs = [xb] + [out[:m] for out in self.outputs[:-1]]
+            for i in layers:
+                np.matmul(inputs[i], self.weights[i], out=self.outputs[i][:m])
+            for i in reversed(layers):
+                grad = self.output_grads[i][:m]
+                np.matmul(inputs[i].T, grad, out=self.weight_grads[i])
+                if i > 0:
+                    np.matmul(grad, self.weights[i].T, out=self.output_grads[i - 1][:m])
+        return None
+
+
+class NumpyLoop:
+    """The same MLP as a plain hand-written numpy training loop (no framework, no checks)."""
+
+    name = "numpy loop"
+
+    def __init__(self, workload):
+        self.w = workload
+        rng = np.random.default_rng(0)
+        self.weights = he_weights(workload.sizes, rng)
+        self.biases = [np.zeros(n, np.float32) for n in workload.sizes[1:]]
+        self.rng = np.random.default_rng(0)
+
+    def epoch(self):
+        X, y, batch = self.w.X, self.w.y, self.w.batch_size
+        weights, biases = self.weights, self.biases
+        last = len(weights) - 1
+        order = self.rng.permutation(len(X))
+        total_loss = 0.0
+        for start in range(0, len(X), batch):
+            idx = order[start:start + batch]
+            xb, yb = X[idx], y[idx]
+            rows = np.arange(len(idx))
+            inputs = []
+            h = xb
+            for i, (W, b) in enumerate(zip(weights, biases)):
+                inputs.append(h)
+                h = h @ W + b
+                if i < last:
+                    h = np.maximum(h, 0)
+            h -= h.max(axis=1, keepdims=True)
+            probs = np.exp(h)
+            probs /= probs.sum(axis=1, keepdims=True)
+            total_loss -= np.log(probs[rows, yb]).sum()
+            probs[rows, yb] -= 1
+            grad = probs / len(idx)
+            for i in reversed(range(len(weights))):
+                W, b = weights[i], biases[i]
+                grad_W, grad_b = inputs[i].T @ grad, grad.sum(axis=0)
+                if i > 0:
+                    grad = (grad @ W.T) * (inputs[i] > 0)
+                W -= LR * grad_W
+                b -= LR * grad_b
+        return total_loss / len(X)
+
+
+class SklearnMLP:
+    name = "scikit-learn"
+
+    def __init__(self, workload):
+        from sklearn.neural_network import MLPClassifier
+
+        self.w = workload
+        self.clf = MLPClassifier(hidden_layer_sizes=tuple(workload.sizes[1:-1]), activation="relu",
+                                 solver="sgd", learning_rate_init=LR, momentum=0.0, nesterovs_momentum=False,
+                                 alpha=0.0, batch_size=workload.batch_size, shuffle=True, random_state=0)
+        self.classes = np.unique(workload.y)
+
+    def epoch(self):
+        self.clf.partial_fit(self.w.X, self.w.y, classes=self.classes)
+        return float(self.clf.loss_)
+
+
+class TorchMLP:
+    name = "PyTorch"
+
+    def __init__(self, workload):
+        import torch
+
+        self.torch, self.w = torch, workload
+        torch.manual_seed(0)
+        layers = []
+        for i, (n_in, n_out) in enumerate(zip(workload.sizes[:-1], workload.sizes[1:])):
+            layers.append(torch.nn.Linear(n_in, n_out))
+            if i < len(workload.sizes) - 2:
+                layers.append(torch.nn.ReLU())
+        self.model = torch.nn.Sequential(*layers)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LR)
+        self.loss = torch.nn.CrossEntropyLoss()
+        self.X = torch.from_numpy(workload.X)  # shares memory with the numpy array
+        self.y = torch.from_numpy(workload.y)
+        self.generator = torch.Generator().manual_seed(0)
+
+    def epoch(self):
+        batch, n = self.w.batch_size, len(self.X)
+        order = self.torch.randperm(n, generator=self.generator)
+        total_loss = 0.0
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
+            xb, yb = self.X[idx], self.y[idx]
+            self.optimizer.zero_grad()
+            loss = self.loss(self.model(xb), yb)
+            loss.backward()
+            self.optimizer.step()
+            total_loss += loss.item() * len(idx)
+        return total_loss / n
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------------
+# Measuring
+
+
+def _status_kb(field):
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+_PROCESS_PEAK_KB = [0]  # the peak over the whole run, kept across the resets below
+
+
+def process_peak_mb():
+    peak = max(_PROCESS_PEAK_KB[0], _status_kb("VmHWM") or 0)
+    return peak / 1024 if peak else None
+
+
+def _reset_peak_rss():
+    """Reset the kernel's peak-RSS counter of this process (Linux >= 4.0); False if not possible."""
+    _PROCESS_PEAK_KB[0] = max(_PROCESS_PEAK_KB[0], _status_kb("VmHWM") or 0)
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def timed_epoch(contender):
+    """(seconds, epoch loss, extra MB at peak over the resident size before the epoch)."""
+    rss_before = _status_kb("VmRSS")
+    can_reset = _reset_peak_rss()
+    start = time.perf_counter()
+    loss = contender.epoch()
+    seconds = time.perf_counter() - start
+    peak = _status_kb("VmHWM")
+    extra_mb = (peak - rss_before) / 1024 if can_reset and peak and rss_before else None
+    return seconds, loss, extra_mb
+
+
+def run_workload(workload, contender_classes, repeats):
+    contenders = [cls(workload) for cls in contender_classes]
+    times = {c.name: [] for c in contenders}
+    losses = {c.name: None for c in contenders}
+    extra = {c.name: 0.0 for c in contenders}
+    for c in contenders:  # warm-up: first-call allocations, BLAS thread start, page faults
+        c.epoch()
+    for _ in range(repeats):
+        for c in contenders:
+            seconds, loss, extra_mb = timed_epoch(c)
+            times[c.name].append(seconds)
+            losses[c.name] = loss
+            extra[c.name] = None if extra_mb is None else max(extra[c.name], extra_mb)
+    return [{"contender": c.name, "seconds": times[c.name], "median_s": statistics.median(times[c.name]),
+             "min_s": min(times[c.name]), "last_epoch_loss": losses[c.name], "epoch_extra_mb": extra[c.name]}
+            for c in contenders]
+
+
+def time_range_test(repeats):
+    """Median wall time of ``lr_range_test(num_iter=100, batch_size=32)`` on the digits training set."""
+    from lrcourse.data import digits
+    from lrcourse.rangetest import lr_range_test
+
+    (X, y), _, _ = digits(rng=0)
+    times, points = [], None
+    for _ in range(repeats + 1):  # the first run is a warm-up
+        model = mlp([64, 32, 10], rng=0)
+        start = time.perf_counter()
+        result = lr_range_test(model, SoftmaxCrossEntropy(), X, y, num_iter=100, batch_size=32, rng=0)
+        times.append(time.perf_counter() - start)
+        points = len(result.lrs)
+    times = times[1:]
+    return {"seconds": times, "median_s": statistics.median(times), "points": points, "num_iter": 100,
+            "stopped_early": bool(result.stopped_early)}
+
+
+def environment():
+    blas = [{k: info.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "filepath")}
+            for info in threadpool_info() if info.get("user_api") == "blas"]
+    env = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "lrcourse": lrcourse.__version__,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "numpy_blas": blas[0] if blas else None,
+        "blas_env": {name: os.environ.get(name) for name in BLAS_ENV},
+    }
+    import sklearn
+
+    env["scikit-learn"] = sklearn.__version__
+    if torch_available():
+        import torch
+
+        env["torch"] = torch.__version__
+        env["torch_threads"] = torch.get_num_threads()
+    return env
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+# --------------------------------------------------------------------------------------------------
+# Targets (from the benchmarks issue) and the report
+
+
+def check_targets(results, range_test):
+    """A list of (target, measured ratio or seconds, limit, met) for every target that was measured."""
+
+    def ratio(workload, other):
+        rows = {r["contender"]: r["median_s"] for r in results.get(workload, [])}
+        if "lrcourse" in rows and other in rows:
+            return rows["lrcourse"] / rows[other]
+        return None
+
+    wanted = [
+        ("syn128: lrcourse / BLAS floor", ratio("syn128", "BLAS floor"), 1.3),
+        ("syn128: lrcourse / PyTorch", ratio("syn128", "PyTorch"), 1.0),
+        ("syn128: lrcourse / scikit-learn", ratio("syn128", "scikit-learn"), 1.0),
+        ("syn32: lrcourse / PyTorch", ratio("syn32", "PyTorch"), 1.0),
+        ("syn32: lrcourse / scikit-learn", ratio("syn32", "scikit-learn"), 1.0),
+        ("digits32: lrcourse / numpy loop", ratio("digits32", "numpy loop"), 2.0),
+        ("digits32: lrcourse / PyTorch", ratio("digits32", "PyTorch"), 1.0),
+    ]
+    targets = [{"target": name, "measured": value, "limit": limit,
+                "met": value <= limit if limit != 1.0 else value < limit}
+               for name, value, limit in wanted if value is not None]
+    if range_test is not None:
+        targets.append({"target": "range test (100 iter, digits, batch 32), seconds",
+                        "measured": range_test["median_s"], "limit": 1.0, "met": range_test["median_s"] < 1.0})
+    return targets
+
+
+def _fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+def format_report(env, results, range_test, targets, peak_mb):
+    blas = env["numpy_blas"] or {}
+    lines = [
+        f"CPU: {env['cpu']} ({env['cpus']} CPUs); Python {env['python']}, numpy {env['numpy']}, "
+        f"scikit-learn {env['scikit-learn']}, " + (f"torch {env['torch']} ({env['torch_threads']} threads)"
+                                                   if "torch" in env else "torch not installed"),
+        f"numpy BLAS: {blas.get('internal_api')} {blas.get('version')} ({blas.get('architecture')}), "
+        f"{blas.get('num_threads')} threads; "
+        + ", ".join(f"{k}={v}" for k, v in env["blas_env"].items() if v is not None or k.startswith("OPENBLAS_C")),
+        "",
+        "| workload | contender | s/epoch (median) | min | x BLAS floor | lrcourse / this | epoch MB | last epoch loss |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for workload, rows in results.items():
+        by_name = {r["contender"]: r for r in rows}
+        floor = by_name.get("BLAS floor")
+        mine = by_name.get("lrcourse")
+        for r in rows:
+            x_floor = r["median_s"] / floor["median_s"] if floor else None
+            vs_mine = mine["median_s"] / r["median_s"] if mine and r is not mine else None
+            lines.append(f"| {workload} | {r['contender']} | {r['median_s']:.4f} | {r['min_s']:.4f} | "
+                         f"{_fmt(x_floor, '.2f')} | {_fmt(vs_mine, '.2f')} | {_fmt(r['epoch_extra_mb'], '.1f')} | "
+                         f"{_fmt(r['last_epoch_loss'], '.4f')} |")
+    if range_test is not None:
+        lines += ["", f"Range test (num_iter=100, digits, batch 32): {range_test['median_s']:.3f} s median "
+                      f"({range_test['points']} of {range_test['num_iter']} points before the sweep stopped)."]
+    lines += ["", "| target | measured | limit | met |", "|---|---:|---:|---|"]
+    for t in targets:
+        lines.append(f"| {t['target']} | {t['measured']:.3f} | {'<=' if t['limit'] != 1.0 else '<'} "
+                     f"{t['limit']:g} | {'yes' if t['met'] else 'NO'} |")
+    if "torch" not in env:
+        lines += ["", "PyTorch column skipped: torch is not installed (`pip install -e '.[torch]'` adds it)."]
+    lines += ["", f"Peak resident memory of the whole benchmark process: {_fmt(peak_mb, '.0f')} MB."]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per contender (default 5)")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS),
+                        help=f"comma-separated subset of {','.join(WORKLOADS)}")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
+    parser.add_argument("--no-range-test", action="store_true", help="skip timing the range test")
+    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json",
+                        help="where to write the JSON results")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    names = [name.strip() for name in args.workloads.split(",") if name.strip()]
+    for name in names:
+        if name not in WORKLOADS:
+            parser.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
+
+    contender_classes = [BlasFloor, LrcourseFit, NumpyLoop, SklearnMLP]
+    if not args.no_torch and torch_available():
+        contender_classes.append(TorchMLP)
+    elif not args.no_torch:
+        print("torch is not installed: the PyTorch column is skipped.", file=sys.stderr)
+    env = environment()
+    if args.no_torch:
+        env.pop("torch", None)
+
+    results = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # sklearn's float32 notes, torch's first-use notes
+        for name in names:
+            print(f"{name}: {make_workload(name).description} ...", file=sys.stderr, flush=True)
+            results[name] = run_workload(make_workload(name), contender_classes, args.repeats)
+    range_test = None if args.no_range_test else time_range_test(args.repeats)
+    targets = check_targets(results, range_test)
+    peak_mb = process_peak_mb()
+    print(format_report(env, results, range_test, targets, peak_mb))
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    report = {"environment": env, "repeats": args.repeats, "lr": LR, "results": results,
+              "range_test": range_test, "targets": targets, "process_peak_rss_mb": peak_mb,
+              "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}",
+          file=sys.stderr)
+    return 0 if all(t["met"] for t in targets) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
