@@ -41,7 +41,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
@@ -458,6 +458,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per contender (default 5)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS),
                         help=f"comma-separated subset of {','.join(WORKLOADS)}")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit BLAS/OpenMP/torch threads (e.g. 1, like a Binder session); default: as set up")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
     parser.add_argument("--no-range-test", action="store_true", help="skip timing the range test")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json",
@@ -470,9 +472,17 @@ def main(argv=None):
         if name not in WORKLOADS:
             parser.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
 
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be >= 1, got {args.threads}")
+        threadpool_limits(limits=args.threads)  # numpy's BLAS and scikit-learn's OpenMP
     contender_classes = [BlasFloor, LrcourseFit, NumpyLoop, SklearnMLP]
     if not args.no_torch and torch_available():
         contender_classes.append(TorchMLP)
+        if args.threads is not None:
+            import torch
+
+            torch.set_num_threads(args.threads)
     elif not args.no_torch:
         print("torch is not installed: the PyTorch column is skipped.", file=sys.stderr)
     env = environment()

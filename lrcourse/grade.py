@@ -276,6 +276,9 @@ class _Run:
                 return
             if not restart:
                 return
+            if not any(step.kind == "harvest" and step.label not in self.broken and step.label not in self.harvested
+                       for step in self.steps):
+                return  # every question has its answers (or its reason): nothing to run again for
             if time.monotonic() > deadline:
                 self.stopped = f"the notebook used up its {self.total_timeout:g} s before it could be run again"
                 return
@@ -480,9 +483,10 @@ def grade_paths(paths, *, jobs=1, on_report=None, **options):
         futures = [pool.submit(this_module._grade_worker, (path, options)) for path in paths]
         for path, future in zip(paths, futures):
             try:
-                done(future.result())
+                report = future.result()
             except Exception as exc:  # the worker process itself died
-                done(Report(path, error=f"grader error: the worker grading it stopped ({type(exc).__name__}: {exc})"))
+                report = Report(path, error=f"grader error: the worker grading it stopped ({type(exc).__name__}: {exc})")
+            done(report)
     return reports
 
 

@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -258,8 +259,8 @@ def check_outputs(nb, label):
             if output.get("output_type") == "error":
                 problems.append(f"{label}: code cell {index} shows an error: {output.get('ename')}: "
                                 f"{output.get('evalue')}")
-            if CHECK_CELL.match(cell.source.strip()) and "✓" not in output.get("text", "✓"):
-                problems.append(f"{label}: code cell {index} shows a failing check: {output.get('text', '').strip()}")
+            if CHECK_CELL.match(cell.source.strip()) and not output.get("text", "").startswith("✓"):
+                problems.append(f"{label}: check cell {index} does not pass: {json.dumps(output)[:300]}")
         if CHECK_CELL.match(cell.source.strip()) and not cell.get("outputs"):
             problems.append(f"{label}: check cell {index} printed nothing")
     return problems
@@ -270,7 +271,8 @@ def execute(nb, cwd):
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL, record_timing=False,
                             resources={"metadata": {"path": str(cwd)}})
-    client.execute(env=env)
+    # The kernel process's own stderr is start-up chatter, not cell output.
+    client.execute(env=env, stderr=subprocess.DEVNULL)
     return nb
 
 

@@ -30,6 +30,7 @@ EXERCISE_FEEDBACK = re.compile(r"not (yet )?implemented|NotImplementedError", re
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
 RUN_TIMEOUT_S = 240  # a lesson runs in under a minute; generous for a slow CI machine
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 WIDGET_ERROR_TEXTS = ("Error displaying widget", "Failed to load model class")
 
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
@@ -160,12 +161,47 @@ def error_outputs_in_page(page):
 
 
 def widget_errors_in_page(page):
-    text = page.locator(f"{NOTEBOOK} .jp-Notebook").inner_text()
-    return [msg for msg in WIDGET_ERROR_TEXTS if msg in text]
+    """Widgets that failed to render: ipywidgets 8's error view, or the old error text."""
+    outputs = page.locator(f"{NOTEBOOK} .jp-OutputArea-output")
+    errors = [
+        f"error view: {text!r}"
+        for text in outputs.locator(".jupyter-widgets-error-widget").all_inner_texts()
+    ]
+    texts = outputs.all_inner_texts()
+    return errors + [msg for msg in WIDGET_ERROR_TEXTS if any(msg in t for t in texts)]
+
+
+def rendered_widget_views(page):
+    """Top-level cell outputs that JupyterLab rendered as widgets (not as their text fallback)."""
+    return page.locator(
+        f"{NOTEBOOK} .jp-Cell-outputArea > .jp-OutputArea-child > "
+        f".jp-OutputArea-output[data-mime-type='{WIDGET_MIME}']"
+    ).count()
 
 
 def saved_notebook(server, relpath):
     return nbformat.read(server.root / relpath, as_version=4)
+
+
+def saved_widget_views(nb):
+    return sum(
+        WIDGET_MIME in out.get("data", {})
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
+
+
+def output_text(cell):
+    """Everything a code cell printed or displayed as text (streams, text/* data)."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        for mime, value in out.get("data", {}).items():
+            if mime.startswith("text/"):
+                parts.append(value if isinstance(value, str) else "".join(value))
+    return "\n".join(parts)
 
 
 def saved_errors(nb):
@@ -185,6 +221,11 @@ def assert_ran_cleanly(page, server, relpath):
     save(page)
     nb = saved_notebook(server, relpath)
     assert saved_errors(nb) == [], f"{relpath}: errors in the saved notebook"
+    # Each widget the kernel displayed must be drawn as a widget, not as "VBox(children=...)".
+    assert rendered_widget_views(page) == saved_widget_views(nb), (
+        f"{relpath}: {saved_widget_views(nb)} widgets displayed by the kernel, "
+        f"{rendered_widget_views(page)} drawn by JupyterLab"
+    )
     not_run = [
         i
         for i, cell in enumerate(nb.cells)
@@ -304,9 +345,7 @@ def test_exercise_check_gives_feedback_on_an_unwritten_function(page, lab_server
 
     save(page)
     saved = saved_notebook(lab_server, EXERCISE)
-    printed = "".join(
-        out.get("text", "") for out in saved.cells[check_index].outputs if out.output_type == "stream"
-    )
+    printed = output_text(saved.cells[check_index])
     assert EXERCISE_FEEDBACK.search(printed), f"saved check output has no feedback: {printed!r}"
     assert saved_errors(saved) == []
     later = [c.execution_count for c in saved.cells[check_index + 1 :] if c.cell_type == "code"]

@@ -1,0 +1,433 @@
+# %% [markdown]
+# # 04 · A fixed learning rate
+#
+# The simplest choice is to pick one number and keep it for the whole training:
+#
+# $$w_{\text{new}} = w_{\text{old}} - \eta \cdot \nabla L(w_{\text{old}}), \qquad \eta \text{ constant.}$$
+#
+# The gradient says which way is downhill and how steep it is; $\eta$ turns that into a step. With
+# $\eta = 0.01$ each weight moves by one hundredth of its gradient. That sounds harmless, and the step
+# can only be "too big" in relation to something. This lesson finds that something: the **curvature** of
+# the loss. We derive an exact limit on a quadratic, $\eta < 2/L$, check it to three digits numerically,
+# check it on a real model, then look at what too small, good, oscillating and diverging rates do to a
+# neural network on digits, and measure Keras' default rate for SGD, 0.01. At the end, a playground
+# lets you move the learning rate yourself.
+
+# %%
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+from tqdm.auto import tqdm
+
+import lrcourse
+import lrcourse.widgets
+from lrcourse import data, nn, optim
+from lrcourse.callbacks import Callback
+
+(X_train, y_train), (X_val, y_val), _ = data.digits(rng=0)
+SEEDS = (0, 1, 2)
+
+# %% [markdown]
+# ## One weight, one parabola
+#
+# Take the simplest loss with a minimum: $L(w) = \tfrac12 h w^2$, a parabola with curvature
+# $L''(w) = h > 0$ and minimum at $w = 0$. Its gradient is $h w$, so one step of gradient descent gives
+#
+# $$w_{t+1} = w_t - \eta h w_t = (1 - \eta h)\, w_t \qquad\Longrightarrow\qquad w_t = (1 - \eta h)^t\, w_0 .$$
+#
+# Everything depends on the factor $1 - \eta h$:
+#
+# | $\eta h$ | factor $1 - \eta h$ | what happens |
+# |---|---|---|
+# | between 0 and 1 | between 1 and 0 | $w$ shrinks towards 0 without changing sign: smooth, slow if $\eta h$ is small |
+# | exactly 1 | 0 | the minimum in one step ($\eta = 1/h$ is Newton's method) |
+# | between 1 and 2 | between 0 and $-1$ | $w$ flips sign every step but shrinks: **oscillating**, still converging |
+# | exactly 2 | $-1$ | $w$ jumps between $w_0$ and $-w_0$ forever |
+# | above 2 | below $-1$ | each step overshoots further: **diverging** |
+#
+# So gradient descent on this parabola converges exactly when $0 < \eta < 2/h$. The iterates for six
+# rates, $h = 1$:
+
+# %%
+h, w0, T = 1.0, 1.0, 20
+fig, ax = plt.subplots(figsize=(8, 4))
+for eta in (0.1, 0.5, 1.0, 1.5, 2.0, 2.1):
+    w = w0 * (1 - eta * h) ** np.arange(T + 1)
+    ax.plot(np.arange(T + 1), w, "o-", ms=3, label=f"lr = {eta:g}  (factor {1 - eta * h:+.1f})")
+ax.set(title="Gradient descent on L(w) = w²/2: the weight after each step", xlabel="step t",
+       ylabel="w_t", ylim=(-3, 3))
+ax.axhline(0, color="k", lw=0.5)
+ax.legend(ncol=2, fontsize=9)
+plt.show()
+
+# %% [markdown]
+# ## Many weights: the limit $\eta < 2/L$
+#
+# A quadratic loss in many weights, $L(w) = \tfrac12 (w - w^\ast)^\top H (w - w^\ast)$, has a symmetric
+# curvature matrix $H$ (the Hessian). Write $w - w^\ast$ in the eigenvectors of $H$; along eigenvector
+# $i$, with eigenvalue (curvature) $\lambda_i$, gradient descent is exactly the parabola above:
+# that component is multiplied by $1 - \eta\lambda_i$ at every step. All components shrink if and only if
+# $|1 - \eta \lambda_i| < 1$ for every $i$, that is
+#
+# $$0 < \eta < \frac{2}{L}, \qquad L = \lambda_{\max}(H) \text{, the largest curvature.}$$
+#
+# The steepest direction sets the limit for all others. Two more consequences follow from the same
+# factors:
+#
+# - The slowest component shrinks by $\max_i |1-\eta\lambda_i|$ per step. It is smallest, and
+#   convergence fastest, at $\eta^\ast = 2/(\mu + L)$ with $\mu = \lambda_{\min}$, where the flattest and
+#   the steepest directions shrink equally fast, by $(L-\mu)/(L+\mu)$ per step.
+# - When $L/\mu$ (the *condition number*) is large, even $\eta^\ast$ is tiny compared with what the flat
+#   directions could take ($2/\mu$), so they converge slowly: one fixed $\eta$ cannot suit both.
+#
+# Any smooth loss looks like such a quadratic near a minimum, with $H$ its Hessian there. So $2/L$ is the
+# local speed limit for gradient descent everywhere, with $L$ the **sharpness** of the region the
+# weights are in.
+#
+# ### Checking the limit to three digits
+#
+# `lrcourse.data.Quadratic(a=1, b=10)` is the bowl $(x^2 + 10 y^2)/2$: curvatures $\mu = 1$ and $L = 10$,
+# so the limit is $2/L = 0.2$. We run 500 steps of gradient descent from $(-4, 2.5)$ at rates around
+# 0.2 and compare the final distance to the minimum with the start.
+
+# %%
+bowl = data.Quadratic(a=1.0, b=10.0)
+L_bowl, mu_bowl = bowl.max_curvature, min(bowl.a, bowl.b)
+print(f"largest curvature L = {L_bowl:g}, limit 2/L = {2 / L_bowl:g}, best fixed rate 2/(mu+L) = {2 / (mu_bowl + L_bowl):.4f}")
+
+start_distance = np.linalg.norm(bowl.default_start)
+for lr in (0.190, 0.195, 0.199, 0.200, 0.201, 0.205, 0.210):
+    path = data.descent_path(bowl, lambda params, lr=lr: optim.SGD(params, lr=lr), steps=500)
+    ratio = np.linalg.norm(path[-1]) / start_distance
+    print(f"lr = {lr:.3f}: after {len(path) - 1} steps, distance to the minimum = {ratio:.3g} x the start")
+
+# %%
+fine_lrs = np.round(np.arange(0.150, 0.2501, 0.001), 3)
+growth = []
+for lr in fine_lrs:
+    path = data.descent_path(bowl, lambda params, lr=lr: optim.SGD(params, lr=lr), steps=200)
+    half = len(path) // 2  # the long-run rate: measured over the second half of the path
+    distance = np.linalg.norm(path, axis=1)
+    growth.append(np.log10(distance[-1] / distance[half]) / (len(path) - 1 - half))  # log10 factor per step
+growth = np.array(growth)
+shrinking, growing = fine_lrs[growth < -1e-3], fine_lrs[growth > 1e-3]
+neither = fine_lrs[np.abs(growth) <= 1e-3]
+print(f"largest rate whose error shrinks: {shrinking.max():.3f}; smallest whose error grows: {growing.min():.3f}; "
+      f"neither: {', '.join(f'{lr:.3f}' for lr in neither)}")
+assert shrinking.max() == 0.199 and growing.min() == 0.201 and neither.tolist() == [0.2]
+
+predicted = np.log10(np.maximum(np.abs(1 - fine_lrs * mu_bowl), np.abs(1 - fine_lrs * L_bowl)))
+fig, ax = plt.subplots(figsize=(8, 4))
+ax.plot(fine_lrs, growth, "o", ms=3, label="measured: log10 of the distance ratio per step (steps 100 to 200)")
+ax.plot(fine_lrs, predicted, "-", color="C1", label="predicted: log10 max |1 - lr * curvature|")
+ax.axvline(2 / L_bowl, color="k", ls=":", label="2 / L = 0.2")
+ax.axhline(0, color="k", lw=0.5)
+ax.set(title="Quadratic bowl (curvatures 1 and 10): growth of the error per step", xlabel="learning rate",
+       ylabel="log10 growth factor per step\n(< 0 converges, > 0 diverges)")
+ax.legend()
+plt.show()
+assert np.allclose(growth, predicted, atol=1e-3)
+
+# %% [markdown]
+# The switch from shrinking to growing happens exactly at $\eta = 0.2$: 0.199 converges, 0.201
+# diverges, and at 0.200 itself the $y$ component flips sign forever without shrinking or growing. The
+# measured long-run rate (blue) follows the predicted factor $\max|1-\eta\lambda_i|$ (orange) to within
+# 0.001: below $2/(\mu+L) \approx 0.18$ the flat $x$ direction limits progress, above it the steep $y$
+# direction.
+#
+# ### The best fixed rate is not the largest stable one
+#
+# How many steps does it take to get within $f < 10^{-8}$ of the minimum, for each rate? The prediction
+# from the factors is $\lceil \log(10^{-8}/f_0) / (2 \log \max_i|1-\eta\lambda_i|) \rceil$ steps (f is
+# quadratic in the distance, hence the 2).
+
+# %%
+def steps_to_reach(fn, lr, tol=1e-8, max_steps=800):
+    path = data.descent_path(fn, lambda params: optim.SGD(params, lr=lr), steps=max_steps)
+    below = np.nonzero(fn(path) < tol)[0]
+    return int(below[0]) if len(below) else np.inf
+
+
+speed_lrs = np.round(np.arange(0.02, 0.2, 0.005), 3)
+measured_steps = np.array([steps_to_reach(bowl, lr) for lr in speed_lrs])
+rate = np.maximum(np.abs(1 - speed_lrs * mu_bowl), np.abs(1 - speed_lrs * L_bowl))
+predicted_steps = np.log(1e-8 / bowl(bowl.default_start)) / (2 * np.log(rate))
+fastest = speed_lrs[np.argmin(measured_steps)]
+print(f"fewest steps: {measured_steps.min()} at lr = {fastest}; "
+      f"2/(mu+L) = {2 / (mu_bowl + L_bowl):.4f}; at lr = 0.195 (near 2/L): {measured_steps[speed_lrs == 0.195][0]} steps")
+assert abs(fastest - 2 / (mu_bowl + L_bowl)) <= 0.005
+assert measured_steps[speed_lrs == 0.195][0] > 3 * measured_steps.min()
+
+fig, ax = plt.subplots(figsize=(8, 4))
+ax.plot(speed_lrs, measured_steps, "o", ms=4, label="measured")
+ax.plot(speed_lrs, np.ceil(predicted_steps), "-", label="predicted from max |1 - lr * curvature|")
+ax.axvline(2 / (mu_bowl + L_bowl), color="C2", ls="--", label="2 / (mu + L)")
+ax.axvline(2 / L_bowl, color="k", ls=":", label="2 / L")
+ax.set(title="Steps to reach f < 1e-8 on the bowl", xlabel="learning rate", ylabel="steps", yscale="log")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# The fastest rate is $2/(\mu + L) \approx 0.18$, as predicted, and it needs far fewer steps than a rate
+# just under the limit: at 0.195 the steep direction barely shrinks per step, oscillating almost without
+# damping. Maximal stable is not optimal; the best fixed rate sits a little inside the limit.
+#
+# ### The same limit on a real model
+#
+# A linear model trained with the mean squared error is exactly a quadratic in its weights, so we can
+# compute its $L$ from the data and predict where training breaks. For digits with one-hot targets
+# (a linear model $XW + b$, 10 outputs, `MeanSquaredError`), the loss is the mean over $10N$ entries of
+# $(\tilde x_i w_k - Y_{ik})^2$ with $\tilde x_i = (x_i, 1)$, so every output column $w_k$ has the same
+# Hessian $H = \frac{2}{10N} \tilde X^\top \tilde X$. We compute its largest eigenvalue and then train with
+# `fit` on the full batch at rates just below and above $2/L$.
+
+# %%
+X64 = X_train.astype(np.float64)
+Y_onehot = np.eye(10)[y_train]
+X_tilde = np.hstack([X64, np.ones((len(X64), 1))])
+L_digits = np.linalg.eigvalsh(2 / (10 * len(X64)) * X_tilde.T @ X_tilde)[-1]
+print(f"largest curvature of the least-squares loss on digits: L = {L_digits:.4f}, limit 2/L = {2 / L_digits:.4f}")
+
+linear_runs = {}
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for factor in (0.5, 0.98, 1.02, 1.10):
+        model = nn.Sequential(nn.Dense(64, 10, dtype=np.float64, rng=0))
+        history = lrcourse.fit(model, lrcourse.MeanSquaredError(),
+                               optim.SGD(model.parameters(), lr=factor * 2 / L_digits), X64, Y_onehot,
+                               epochs=300, batch_size=len(X64), shuffle=False)
+        linear_runs[factor] = history
+        outcome = (f"diverged at update {len(history.batch_loss)}" if history.diverged
+                   else f"loss {history.history['loss'][0]:.3f} -> {history.history['loss'][-1]:.4f}")
+        print(f"lr = {factor:4.2f} x 2/L = {factor * 2 / L_digits:.4f}: history.diverged = {history.diverged}, {outcome}")
+print(f"\n{len(caught)} warnings from fit, e.g.:\n  {caught[0].category.__name__}: {caught[0].message}")
+assert [linear_runs[f].diverged for f in (0.5, 0.98, 1.02, 1.10)] == [False, False, True, True]
+
+# %%
+fig, ax = plt.subplots(figsize=(8, 4))
+for factor, history in linear_runs.items():
+    ax.plot(np.arange(1, len(history.batch_loss) + 1), history.batch_loss, label=f"lr = {factor:g} x 2/L")
+ax.set(title="Linear model, MSE on digits, full batch: the predicted limit holds", xlabel="update",
+       ylabel="training loss (MSE)", yscale="log", xscale="log")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# Computed from the data alone, $2/L$ separates the runs that converge (0.98 x) from the ones that blow up
+# (1.02 x). `fit` notices the blow-up: when a batch loss exceeds 10 times the first one (or is not finite)
+# it stops, sets `history.diverged = True` and warns with the learning rate in force, as printed above.
+#
+# For a neural network the loss is not a quadratic, and its curvature changes as the weights move, but the
+# same mechanism is at work wherever training goes: a step is too large when it is large compared with
+# $2/(\text{local curvature})$.
+
+# %% [markdown]
+# ## Too small, good, oscillating, diverging: a network on digits
+#
+# Now the network from lesson 01, `mlp([64, 64, 10])`, trained with plain SGD on mini-batches of 32 for
+# 10 epochs (340 updates), at rates spread over four orders of magnitude. Every rate uses the same three
+# seeds, so for a given seed all rates start from the same weights and see the same batches.
+
+# %%
+REGIME_LRS = (0.001, 0.01, 0.3, 1.0, 2.0, 10.0)
+EPOCHS = 10
+
+
+def train_digits(lr, seed, epochs=EPOCHS, callbacks=()):
+    model = lrcourse.mlp([64, 64, 10], rng=seed)
+    history = lrcourse.fit(model, lrcourse.SoftmaxCrossEntropy(), optim.SGD(model.parameters(), lr=lr),
+                           X_train, y_train, epochs=epochs, batch_size=32, validation_data=(X_val, y_val),
+                           rng=seed, callbacks=callbacks)
+    return model, history
+
+
+regimes = {}
+with warnings.catch_warnings(record=True) as divergence_warnings:
+    warnings.simplefilter("always")
+    for lr in tqdm(REGIME_LRS, desc="learning rates"):
+        for seed in SEEDS:
+            regimes[lr, seed] = train_digits(lr, seed)
+
+print(f"{'lr':>6s} | diverged | val loss after {EPOCHS} epochs, per seed | val accuracy | epochs where the training loss rose")
+for lr in REGIME_LRS:
+    runs = [regimes[lr, s][1] for s in SEEDS]
+    diverged = sum(h.diverged for h in runs)
+    val = "  ".join(f"{h.history['val_loss'][-1]:.3f}" if not h.diverged else "  -  " for h in runs)
+    acc = "  ".join(f"{h.history['val_accuracy'][-1]:.2f}" if not h.diverged else " -  " for h in runs)
+    rises = "  ".join(str(int(np.sum(np.diff(h.history["loss"]) > 0))) if not h.diverged else "-" for h in runs)
+    print(f"{lr:6g} | {diverged} of {len(runs)}   | {val:28s} | {acc:14s} | {rises}")
+print(f"\nfit warned {len(divergence_warnings)} times, e.g.: {divergence_warnings[0].message}")
+
+
+# %%
+def dead_fraction(model):
+    """Share of hidden ReLU units that output 0 for every training image."""
+    first = model.layers[0]
+    hidden = np.maximum(X_train @ first.W.value + first.b.value, 0)
+    return float(np.mean(hidden.max(axis=0) == 0))
+
+
+fig, (ax_train, ax_val) = plt.subplots(1, 2, figsize=(13, 4.5))
+for lr, colour in zip(REGIME_LRS, plt.cm.plasma(np.linspace(0, 0.85, len(REGIME_LRS)))):
+    for seed in SEEDS:
+        history = regimes[lr, seed][1]
+        label = f"lr = {lr:g}" if seed == 0 else None
+        updates = np.arange(1, len(history.batch_loss) + 1)
+        if history.diverged:
+            ax_train.plot(updates, history.batch_loss, "x-", color=colour, label=label and label + " (diverged)")
+            continue
+        ax_train.plot(updates / 34, history.batch_loss, color=colour, lw=0.6, alpha=0.7, label=label)
+        ax_val.plot(np.arange(1, EPOCHS + 1), history.history["val_loss"], "o-", ms=3, color=colour, label=label)
+ax_train.set(title="Training loss of every mini-batch (3 seeds per rate)", xlabel="epoch", ylabel="batch loss",
+             yscale="log")
+ax_val.set(title="Validation loss after each epoch", xlabel="epoch", ylabel="validation loss", yscale="log")
+ax_train.legend(fontsize=8)
+ax_val.legend(fontsize=8)
+fig.suptitle("mlp([64, 64, 10]) on digits, plain SGD, batch 32")
+fig.tight_layout()
+plt.show()
+for lr in (1.0, 2.0):
+    print(f"lr = {lr:g}: dead hidden units after training, per seed: "
+          + ", ".join(f"{dead_fraction(regimes[lr, s][0]):.0%}" for s in SEEDS))
+
+# %%
+# The statements below, checked on the numbers above.
+def val_losses(lr):
+    return np.array([regimes[lr, s][1].history["val_loss"][-1] for s in SEEDS])
+
+
+def rises(lr):
+    return [int(np.sum(np.diff(regimes[lr, s][1].history["loss"]) > 0)) for s in SEEDS]
+
+
+assert val_losses(0.001).min() > 2.0                                       # barely moved from ln 10
+assert val_losses(0.01).min() > 5 * val_losses(0.3).max()                  # the default is far behind
+assert max(rises(0.3)) == 0 and max(rises(1.0)) >= 1                        # 1.0 oscillates, 0.3 does not
+assert val_losses(1.0).mean() < val_losses(0.3).mean()                      # ... and still ends lower
+assert val_losses(2.0).min() > 2.2 and min(dead_fraction(regimes[2.0, s][0]) for s in SEEDS) > 0.9
+assert all(regimes[10.0, s][1].diverged for s in SEEDS) and not any(regimes[2.0, s][1].diverged for s in SEEDS)
+
+# %% [markdown]
+# Five behaviours, measured on the same three seeds:
+#
+# - **Too small (0.001):** after 340 updates the validation loss is still above 2, close to the $\ln 10
+#   \approx 2.3$ of random guessing. Nothing is wrong except that each step is tiny.
+# - **Slow (0.01):** it learns, but after 10 epochs its validation loss is more than five times that
+#   of the good rates.
+# - **Good (0.3):** fast and smooth: the training loss falls in every epoch, for every seed.
+# - **Oscillating (1.0):** the mini-batch losses jump around much more, and the epoch training loss goes
+#   *up* in some epochs. Yet on average it ends with the lowest validation loss of all: at this budget,
+#   the best fixed rate is one that already oscillates a little. This is the regime the cyclical
+#   schedules of lesson 07 deliberately visit.
+# - **Broken (2.0):** not diverging, but dead. The first large steps push most ReLU units into the
+#   region where they output 0 for every image (over 90 % of them, printed above); a dead unit has zero
+#   gradient and never recovers, so the network is stuck at a loss near $\ln 10$. `fit` cannot flag
+#   this: the loss did not blow up. Watching the loss curve does.
+# - **Diverging (10.0):** the loss explodes within the first updates; `fit` stops, sets
+#   `history.diverged`, and warns (printed above).
+#
+# The window of rates that work well here spans less than one order of magnitude (0.3 to 1), with a
+# cliff right above it.
+
+# %% [markdown]
+# ## Keras' default: 0.01
+#
+# Keras' `SGD` optimizer uses `learning_rate=0.01` unless told otherwise (`lrcourse.optim.SGD` has the
+# same default). The source post of this course describes it as relatively small: updates are 1 % of the
+# gradient, slower to converge but less likely to overshoot. How much slower, on this network? We
+# train at 0.01 and at 0.3 until the validation loss first drops below 0.2, on the same three seeds, and
+# count epochs (at most 200).
+
+# %%
+class StopWhenBelow(Callback):
+    """Stop training at the end of the first epoch whose validation loss is <= ``target``."""
+
+    def __init__(self, target):
+        self.target, self.epochs_needed = target, None
+
+    def on_epoch_end(self, epoch, logs):
+        if logs["val_loss"] <= self.target:
+            self.epochs_needed = epoch + 1
+            self.model.stop_training = True
+
+
+TARGET, MAX_EPOCHS = 0.2, 200
+epochs_needed = {}
+for lr in (0.3, 0.01):
+    for seed in tqdm(SEEDS, desc=f"lr = {lr}"):
+        stopper = StopWhenBelow(TARGET)
+        train_digits(lr, seed, epochs=MAX_EPOCHS, callbacks=[stopper])
+        epochs_needed[lr, seed] = stopper.epochs_needed or np.inf
+for lr in (0.3, 0.01):
+    print(f"lr = {lr:4g}: epochs to reach validation loss {TARGET}: "
+          + ", ".join(str(epochs_needed[lr, s]) for s in SEEDS))
+slowdown = [epochs_needed[0.01, s] / epochs_needed[0.3, s] for s in SEEDS]
+print(f"lr 0.01 needs {min(slowdown):.0f} to {max(slowdown):.0f} times as many epochs as lr 0.3")
+assert min(slowdown) > 10
+
+# %% [markdown]
+# On this network, Keras' default needs well over ten times as many epochs as a rate of 0.3 to reach the
+# same validation loss; both get there in the end. The default is a safe value for models whose
+# gradients are large; it is not a good value in general, because a good value depends on the curvature of
+# *your* loss, which no library can know in advance. Lesson 06 shows how to find the usable range in one
+# short run instead of guessing.
+
+# %% [markdown]
+# ## The learning-rate playground
+#
+# Move the **learning rate** slider (log scale) and watch the path of gradient descent on the bowl from
+# above (left) and the loss $f - f^\ast$ step by step (right). The title says whether the run is slow,
+# good, oscillating or diverging. Things to try:
+#
+# 1. With SGD, find the rate where the path starts to zig-zag, and the one where it flies off. Compare
+#    with $2/(\mu+L) \approx 0.18$ and $2/L = 0.2$.
+# 2. Switch to *SGD + momentum 0.9*: how far can you push the rate now, and what does the path look like
+#    just below the limit?
+# 3. Switch to *Adam*: can you make it diverge at all? (Lesson 03 explains why its $\eta$ is a step size.)
+# 4. Switch the function to *Rosenbrock*: the curved valley is much sharper, so the SGD limit is far
+#    lower.
+#
+# The widget needs a running kernel: run the cells above first (*Run > Run All Cells*).
+
+# %%
+playground = lrcourse.widgets.lr_playground(lr=0.05)
+playground
+
+# %% [markdown]
+# For readers without a kernel, the same verdicts the playground shows, for plain SGD on the bowl
+# (50 steps from $(-4, 2.5)$):
+
+# %%
+for lr in (0.01, 0.05, 0.1, 0.15, 0.19, 0.21, 0.5):
+    playground.update(lr=lr)
+    print(f"lr = {lr:5g}: {playground.verdict:11s}  f - f* after {len(playground.path) - 1} steps: "
+          f"{playground.losses[-1]:.2g}")
+_ = playground.update(lr=0.05)  # back to where the slider started
+
+# %% [markdown]
+# ## Summary
+#
+# - A fixed learning rate multiplies every gradient by the same $\eta$. On a quadratic, each curvature
+#   direction $\lambda$ shrinks by $|1-\eta\lambda|$ per step, so gradient descent converges if and only if
+#   $\eta < 2/L$, with $L$ the largest curvature; we found the switch between 0.199 and 0.201 on a bowl
+#   with $L = 10$, and at the computed $2/L$ for a linear model on digits.
+# - The fastest fixed rate on a quadratic is $2/(\mu+L)$, inside the limit; near the limit the steep
+#   direction barely damps. With a large condition number $L/\mu$, no single rate is fast in every
+#   direction.
+# - On a network, rates that are too small waste updates, good ones fall smoothly, slightly larger ones
+#   oscillate (and here still end best), larger ones can kill ReLU units without any explosion, and the
+#   largest diverge, which `fit` detects and reports.
+# - Keras' default 0.01 needed more than ten times as many epochs as 0.3 on digits: a default is not a
+#   tuned value.
+#
+# A fixed rate has to be a compromise between the fast start and the careful end of training. Lesson 05
+# lets it change over time (decay schedules); lesson 06 finds the usable range by measurement.
+#
+# **Exercise:** `exercises/04_fixed_learning_rate.ipynb` has you compute iterates on a parabola, classify
+# rates as monotone, oscillating or unstable, and derive the largest stable and the best fixed learning
+# rate from the curvature.
+#
+# **References.** The range-test and cyclical-rate lessons build on L. N. Smith (2017), *Cyclical Learning
+# Rates for Training Neural Networks*, WACV; and L. N. Smith & N. Topin (2017), *Exploring loss function
+# topology with cyclical learning rates*, arXiv:1702.04283.
