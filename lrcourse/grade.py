@@ -1,7 +1,7 @@
 """Grade exercise notebooks: ``python -m lrcourse.grade PATH... [--json] [--csv FILE] [--timeout S] [--jobs N]``.
 
 Each notebook runs in a fresh Jupyter kernel (nbclient), every cell in order, errors allowed so later cells
-still run. Then, in the same kernel, grading code sent by this process calls the learner's functions on
+still run (its ``check("q1")`` cells are skipped: they only give the learner feedback). Then, in the same kernel, grading code sent by this process calls the learner's functions on
 the questions' inputs and writes what came back to a file this process chose. The kernel produces, the
 grader judges: the expected values are computed here, by this process's own :mod:`lrcourse`, and compared
 here, so a notebook that patches ``lrcourse``, the checks or the builtins cannot turn a wrong answer into
@@ -44,6 +44,7 @@ MAX_KERNEL_STARTS = 5    # a notebook whose cells keep killing the kernel is not
 MAX_OUTPUT_CHARS = 100_000  # kept per cell; the rest of a huge print is dropped
 MAX_ANSWER_BYTES = 64_000_000
 _TIMEOUT_ENAME = "LrcourseGraderTimeout"
+_CHECK_CELL = re.compile(r"^\s*check\(\s*(['\"])q\d+\1\s*\)\s*$")
 
 
 @dataclasses.dataclass
@@ -432,8 +433,10 @@ def _grade_into(report, path, exercise_name, cell_timeout, total_timeout, call_t
     report.exercise = exercise.name
     # Expected values come from this process, before the notebook has had any chance to run.
     expected = {q.id: q.expected() for q in exercise.questions}
+    # The notebook's own check("q1") cells are feedback for the learner; the grader runs its own checks.
     code_cells = [(number, cell.get("source", "")) for number, cell in enumerate(nb.get("cells", []), start=1)
-                  if cell.get("cell_type") == "code" and cell.get("source", "").strip()]
+                  if cell.get("cell_type") == "code" and cell.get("source", "").strip()
+                  and not _CHECK_CELL.match(cell.get("source", ""))]
     with tempfile.TemporaryDirectory(prefix="lrcourse-grade-") as workdir:
         run = _Run(code_cells, exercise, workdir, cell_timeout, total_timeout, call_timeout)
         run.execute()

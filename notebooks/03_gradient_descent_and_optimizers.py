@@ -368,11 +368,12 @@ SHOW_LR = {
 SHOW_STEPS = {bowl.name: 40, banana.name: 500}
 shown_final = {}
 for fn in (bowl, banana):
-    fig, axes = plt.subplots(2, 3, figsize=(13, 8) if fn is bowl else (13, 8.5))
+    fig, axes = plt.subplots(2, 3, figsize=(13, 8) if fn is bowl else (13, 8.5), dpi=80)
     for ax, name in zip(axes.flat, OPTIMIZERS):
         lr = SHOW_LR[fn.name][name]
         path = data.descent_path(fn, factory(name, lr), steps=SHOW_STEPS[fn.name])
-        plot.trajectory(fn, {f"{name}, lr = {lr:g}": path}, ax=ax)
+        ax.set_prop_cycle(color=["tab:red"])  # a red path stands out from the contour lines
+        plot.trajectory(fn, {f"{name}, lr = {lr:g}": path}, ax=ax, levels=15, resolution=100)
         shown_final[fn.name, name] = fn(path[-1])
         ax.set_title(f"{name} (lr = {lr:g}): f = {fn(path[-1]):.1e} after {len(path) - 1} steps", fontsize=10)
     fig.suptitle(f"{fn.name}: {SHOW_STEPS[fn.name]} steps from ({fn.default_start[0]:g}, {fn.default_start[1]:g})")

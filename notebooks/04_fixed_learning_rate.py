@@ -269,15 +269,15 @@ def dead_fraction(model):
 
 
 fig, (ax_train, ax_val) = plt.subplots(1, 2, figsize=(13, 4.5))
-for lr, colour in zip(REGIME_LRS, plt.cm.plasma(np.linspace(0, 0.85, len(REGIME_LRS)))):
+for lr, colour in zip(REGIME_LRS, ("C7", "C0", "C2", "C1", "C4", "C3")):
     for seed in SEEDS:
         history = regimes[lr, seed][1]
         label = f"lr = {lr:g}" if seed == 0 else None
-        updates = np.arange(1, len(history.batch_loss) + 1)
+        epochs_done = np.arange(1, len(history.batch_loss) + 1) / 34  # 34 updates per epoch
         if history.diverged:
-            ax_train.plot(updates, history.batch_loss, "x-", color=colour, label=label and label + " (diverged)")
+            ax_train.plot(epochs_done, history.batch_loss, "x-", color=colour, label=label and label + " (diverged)")
             continue
-        ax_train.plot(updates / 34, history.batch_loss, color=colour, lw=0.6, alpha=0.7, label=label)
+        ax_train.plot(epochs_done, history.batch_loss, color=colour, lw=0.6, alpha=0.7, label=label)
         ax_val.plot(np.arange(1, EPOCHS + 1), history.history["val_loss"], "o-", ms=3, color=colour, label=label)
 ax_train.set(title="Training loss of every mini-batch (3 seeds per rate)", xlabel="epoch", ylabel="batch loss",
              yscale="log")

@@ -181,6 +181,8 @@ for seed, r in enumerate(single_sweeps):
         single_suggestions[m].append(r.suggest(m))
     print(f"{seed:6d} {len(r.lrs):7d}" + "".join(f"{r.suggest(m):11.3g}" for m in METHODS))
 spread = {m: max(v) / min(v) for m, v in single_suggestions.items()}
+assert sum(r.stopped_early for r in single_sweeps) == 3
+assert spread["steepest"] < 1.5 and min(spread["minimum"], spread["valley"]) > 3
 print(f"{'max/min':>14s}" + "".join(f"{spread[m]:10.1f}x" for m in METHODS))
 
 # %% [markdown]
@@ -287,6 +289,8 @@ assert suggestion_loss["valley"] > max(grid_loss[0.03], grid_loss[0.1])
 accuracies = {name: values[:, 0].mean() for name, values in scores.items()}
 assert max(accuracies, key=accuracies.get).startswith("steepest")
 assert suggestions["minimum"] < best_grid_lr < suggestions["steepest"]
+assert grid_std[0.3] > 10 * grid_std[0.1] and accuracies["grid 1"] < 0.2
+assert 10 < best_grid_lr / suggestions["valley"] < 20
 
 # %% [markdown]
 # On this model and budget:
@@ -298,7 +302,7 @@ assert suggestions["minimum"] < best_grid_lr < suggestions["steepest"]
 #   trains safely, but after 20 epochs its validation loss (0.206) is worse than that of the grid's
 #   0.03 and 0.1. A slow rate is not a bad rate for a longer run, but here it wastes the budget.
 # - The grid's 1.0, just to the right of the curve's minimum, does not train at all; the 0.3 is
-#   already unreliable (its spread over seeds is ten times that of 0.1).
+#   already unreliable (the spread of its validation loss over seeds is more than ten times that of 0.1).
 #
 # So the range test did what it promises: two of its three rules found, in a few hundred mini-batches,
 # a rate as good as the best of a grid that cost 15 training runs. Which rule to trust is not settled
@@ -336,8 +340,9 @@ print(f"lowest point, plain SGD / momentum 0.9: {plain_lowest / momentum_lowest:
 # %% [markdown]
 # - **Sweep length.** The longer the sweep, the further left the minimum: about 0.9 after 30
 #   iterations, 0.1 after 1,000. In a long sweep the model has already learned a lot by the time the rate
-#   is large, and a trained model tolerates smaller rates than a random one (its loss surface is
-#   sharper near a good solution). The curve describes the model *during* the sweep, not a fixed
+#   is large, and the partly trained model blows up at smaller rates than the random one did (a common
+#   observation: the loss surface gets sharper as training proceeds). The curve describes the model
+#   *during* the sweep, not a fixed
 #   property of the problem; 100 iterations, about three epochs here, is a common choice because it is
 #   long enough to show the fall and short enough to stay close to the initial model.
 # - **Optimizer.** With plain SGD (no momentum) the lowest point is at a rate 2.3 times higher. Not 10
@@ -380,7 +385,7 @@ assert 15 < lowest_lr / smith_base < 30
 # The suggested cycle, 0.044 to 0.18, straddles the best constant rate of the grid (0.1) and stays
 # below the grid's unreliable 0.3. Read literally, Smith's first rule (from where the loss starts to
 # fall to its minimum) gives a range about twenty times wide, whose top end was a rate that does not
-# train at all in the grid above (1.0 failed, and 0.53 is closer to it than to 0.1): a cycle spends
+# train at all in the grid above (1.0 failed, and on a log scale 0.53 is closer to it than to 0.1): a cycle spends
 # many updates near its top, while the sweep used each rate for one batch. Lesson 07 trains with the
 # bounds of `suggest_bounds()`.
 #

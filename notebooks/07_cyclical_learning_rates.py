@@ -13,8 +13,9 @@
 #   fewer iterations.
 #
 # Smith and Topin (2017, *Exploring loss function topology with cyclical learning rates*,
-# arXiv:1702.04283) then found that one cycle with a very large maximum rate can train some networks
-# much faster; that became the **one-cycle** policy (Smith and Topin, *Super-convergence*,
+# arXiv:1702.04283) then reported, among other unexpected behaviours of residual networks under
+# cyclical rates, instances of very rapid training with cycles that reach large rates; that became the
+# **one-cycle** policy (Smith and Topin, *Super-convergence*,
 # arXiv:1708.07120), to which Smith (2018, arXiv:1803.09820) added **cyclical momentum**, moving
 # opposite to the rate. Loshchilov and Hutter's **warm restarts** (SGDR, arXiv:1608.03983) are a
 # relative: cosine decays, each restarting from the top.

@@ -132,6 +132,7 @@ assert recipe["updates"].mean() < default_momentum["updates"].mean() / 2
 assert np.all(default["epochs"] == MAX_EPOCHS)
 assert 2.5 < default_momentum["updates"].mean() / recipe["updates"].mean() < 3
 assert np.all((recipe["best"] >= 3) & (recipe["best"] <= 5))
+assert default["loss"].mean() > 2 * recipe["loss"].mean()
 
 # %% [markdown]
 # What the recipe gave, on a network nothing was tuned for:

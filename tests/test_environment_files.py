@@ -145,7 +145,9 @@ def pins_are_exact_and_allowed(
     for name, spec in sorted(conda.items()):
         version = pinned_version(spec)
         if version is None:
-            problems.append(f"binder/environment.yml: {name} is not pinned to one version ({spec!r})")
+            problems.append(
+                f"binder/environment.yml: {name} is not pinned to one version ({spec!r})"
+            )
             continue
         allowed = requires_python if name == "python" else None
         for pip_name in pip:
@@ -163,7 +165,9 @@ def postbuild_problems(text: str, executable: bool) -> list[str]:
     if not lines or lines[0].strip() not in ("#!/usr/bin/env bash", "#!/bin/bash"):
         problems.append("postBuild: first line must be a bash shebang")
     if "set -euo pipefail" not in body:
-        problems.append("postBuild: needs `set -euo pipefail` so that a failed step fails the build")
+        problems.append(
+            "postBuild: needs `set -euo pipefail` so that a failed step fails the build"
+        )
     installs = re.compile(r"\bpip install\b(?=.*(\s-e\s+\.|\s\.)(\s|$))")
     if not any(installs.search(ln + " ") for ln in body):
         problems.append("postBuild: does not `pip install` the repository (repo2docker won't)")

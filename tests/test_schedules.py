@@ -184,6 +184,23 @@ def test_cosine_restarts_against_sum_of_periods():
         np.testing.assert_allclose(s(steps), [expected[k] for k in range(3000)], rtol=1e-9)
 
 
+@pytest.mark.parametrize("error", [1e-3, -1e-3])
+def test_cosine_restarts_survives_a_log_that_rounds_either_way(monkeypatch, error):
+    # The period index comes from a logarithm; nudge it up or down and the values must not move.
+    import types
+
+    from lrcourse import schedules
+
+    s = CosineRestarts(1.0, first_decay_steps=2, t_mul=3.0, m_mul=0.5)
+    steps = np.arange(3 ** 7)
+    exact_array, exact_scalar = s(steps), [s(int(k)) for k in steps]
+    nudged = lambda log: lambda x: log(x) + error  # noqa: E731
+    monkeypatch.setattr(schedules, "math", types.SimpleNamespace(**{**vars(math), "log": nudged(math.log)}))
+    monkeypatch.setattr(schedules, "np", types.SimpleNamespace(**{**vars(np), "log": nudged(np.log)}))
+    np.testing.assert_allclose(s(steps), exact_array, rtol=1e-6)
+    np.testing.assert_allclose([s(int(k)) for k in steps], exact_scalar, rtol=1e-6)
+
+
 def test_cyclic_lr_triangular():
     s = CyclicLR(0.001, 0.006, step_size_up=2000)
     check(s, {0: 0.001, 1000: 0.0035, 2000: 0.006, 3000: 0.0035, 4000: 0.001, 6000: 0.006, 7999: 0.001 + 0.005 / 2000})

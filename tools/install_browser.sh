@@ -11,18 +11,22 @@ if [ -x "$CHROMIUM" ]; then
     exit 0
 fi
 
+# Where Chromium cannot be installed from here, say so and leave it to the test: it skips
+# (or fails, when CI is set) with the reason.
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install_browser: apt-get not found; install Chromium by hand so that $CHROMIUM exists" >&2
-    exit 1
+    echo "install_browser: no apt-get; install Chromium so that $CHROMIUM exists," \
+        "or the browser test is skipped"
+    exit 0
 fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        SUDO="sudo -n"
     else
-        echo "install_browser: need root (or sudo) to apt-get install chromium" >&2
-        exit 1
+        echo "install_browser: not root and no password-less sudo; run" \
+            "'sudo apt-get install chromium', or the browser test is skipped"
+        exit 0
     fi
 fi
 

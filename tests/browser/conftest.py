@@ -116,7 +116,8 @@ def _wait_until_up(proc: subprocess.Popen, url: str, token: str, log: Path) -> N
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(
-                f"jupyter lab exited with code {proc.returncode}:\n{log.read_text(errors='replace')}"
+                f"jupyter lab exited with code {proc.returncode}:\n"
+                f"{log.read_text(errors='replace')}"
             )
         try:
             with _LOCAL.open(status, timeout=2) as response:
