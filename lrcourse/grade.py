@@ -110,7 +110,14 @@ def find_notebooks(paths):
 
 def identify_exercise(nb, path=""):
     """The exercise a notebook belongs to: its ``lrcourse.exercise`` metadata, else the exercise its
-    ``checks_for("...")`` call names, else an exercise name in the file name; None if none fits."""
+    ``checks_for("...")`` call names, else an exercise name in the file name; None if none fits.
+
+    >>> from nbformat.v4 import new_code_cell, new_notebook
+    >>> identify_exercise(new_notebook(cells=[new_code_cell('check = checks_for("05")')]))
+    '05_learning_rate_decay'
+    >>> identify_exercise(new_notebook(), "submissions/alice_07_cyclical_learning_rates.ipynb")
+    '07_cyclical_learning_rates'
+    """
     from .exercises import EXERCISES, get_exercise
 
     name = nb.get("metadata", {}).get("lrcourse", {}).get("exercise")

@@ -461,12 +461,12 @@ class CosineDecay(Schedule):
 class CosineRestarts(Schedule):
     """Cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2017).
 
-    Period ``i`` (from 0) lasts ``first_decay_steps * t_mul ** i`` updates and starts at
-    ``m_mul ** i`` times the initial rate. With ``f = t / first_decay_steps``, the period
-    number ``i`` is ``floor(f)`` when ``t_mul == 1``, otherwise the largest ``i`` with
-    ``(1 - t_mul ** i) / (1 - t_mul) <= f``; the fraction of the current period done is
-    ``c = (f - (1 - t_mul ** i) / (1 - t_mul)) / t_mul ** i`` (``f - i`` when ``t_mul == 1``),
-    and::
+    Period ``i`` (from 0) lasts ``first_decay_steps * t_mul ** i`` updates (``t_mul >= 1``)
+    and starts at ``m_mul ** i`` times the initial rate (``0 < m_mul <= 1``). With
+    ``f = t / first_decay_steps``, the period number ``i`` is ``floor(f)`` when ``t_mul == 1``,
+    otherwise the largest ``i`` with ``(1 - t_mul ** i) / (1 - t_mul) <= f``; the fraction of
+    the current period done is ``c = (f - (1 - t_mul ** i) / (1 - t_mul)) / t_mul ** i``
+    (``f - i`` when ``t_mul == 1``), and::
 
         lr(t) = initial_lr * ((1 - alpha) * m_mul ** i * (1 + cos(pi * c)) / 2 + alpha)
 
@@ -492,7 +492,7 @@ class CosineRestarts(Schedule):
         _set(self, "first_decay_steps", _integer("first_decay_steps", self.first_decay_steps, 1))
         # Shrinking periods (t_mul < 1) would add up to a finite number of steps.
         _set(self, "t_mul", check_number("t_mul", self.t_mul, low=1))
-        _set(self, "m_mul", _positive("m_mul", self.m_mul))
+        _set(self, "m_mul", check_number("m_mul", self.m_mul, low=0, low_inclusive=False, high=1))
         _set(self, "alpha", _fraction("alpha", self.alpha))
 
     def _value(self, step):
@@ -502,6 +502,7 @@ class CosineRestarts(Schedule):
             restart = math.floor(fraction)
             fraction -= restart
         else:
+            # Keras' estimate of the period; the rounded log can be one off at a restart step.
             restart = math.floor(math.log(1.0 - fraction * (1.0 - t_mul)) / math.log(t_mul))
             done = (1.0 - t_mul**restart) / (1.0 - t_mul)  # periods 0..restart-1, in units of the first
             if fraction < done:
@@ -604,7 +605,7 @@ class CyclicLR(Schedule):
         if self.mode == "triangular":
             return h, 1.0
         if self.mode == "triangular2":
-            return h, 1 / (2.0 ** (cycle - 1))
+            return h, 0.5 ** (cycle - 1)  # = 1 / 2 ** (cycle - 1), but underflows to 0 instead of overflowing
         return h, self.gamma**step
 
     def _phases(self, steps):
@@ -618,7 +619,7 @@ class CyclicLR(Schedule):
         if self.mode == "triangular":
             return h, 1.0
         if self.mode == "triangular2":
-            return h, 1 / (2.0 ** (cycle - 1))
+            return h, 0.5 ** (cycle - 1)  # = 1 / 2 ** (cycle - 1), but underflows to 0 instead of overflowing
         return h, np.power(self.gamma, steps.astype(np.float64))
 
     def _value(self, step):

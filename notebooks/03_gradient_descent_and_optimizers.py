@@ -132,6 +132,7 @@ plt.show()
 # The statements below, checked on the numbers above.
 assert same_updates[1].min() > 2 * max(same_updates[B].max() for B in (32, 128, N))   # B=1 far worse per update
 assert abs(same_updates[128].mean() - same_updates[N].mean()) < 0.05                  # no gain beyond B=128
+assert abs(same_updates[32].mean() - same_updates[N].mean()) < 0.05                   # ... nor much beyond 32
 assert same_epochs[8].max() < same_epochs[32].min() < same_epochs[128].min() < same_epochs[N].min()
 relative_spread = {B: np.ptp(same_epochs[B]) / same_epochs[B].mean() for B in BATCH_SIZES}
 assert relative_spread[1] > 2 * max(relative_spread[B] for B in BATCH_SIZES if B != 1)  # B=1 is the noisiest

@@ -51,14 +51,15 @@ SEEDS = (0, 1, 2)
 
 # %%
 h, w0, T = 1.0, 1.0, 20
-fig, ax = plt.subplots(figsize=(8, 4))
+fig, ax = plt.subplots(figsize=(10, 4))
 for eta in (0.1, 0.5, 1.0, 1.5, 2.0, 2.1):
     w = w0 * (1 - eta * h) ** np.arange(T + 1)
     ax.plot(np.arange(T + 1), w, "o-", ms=3, label=f"lr = {eta:g}  (factor {1 - eta * h:+.1f})")
-ax.set(title="Gradient descent on L(w) = w²/2: the weight after each step", xlabel="step t",
+ax.set(title="Gradient descent on L(w) = h w²/2 with h = 1: the weight after each step", xlabel="step t",
        ylabel="w_t", ylim=(-3, 3))
 ax.axhline(0, color="k", lw=0.5)
-ax.legend(ncol=2, fontsize=9)
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]

@@ -424,7 +424,7 @@ def epochs_to(curve, level):
 
 
 print(f"best fixed rate: {best_fixed}, final val accuracy {target:.4f} (the target below)\n")
-print(f"{'schedule':34s} {'final val acc':>15s} {'best epoch':>11s} {'epochs to 0.96':>18s} "
+print(f"{'schedule':34s} {'final val acc':>15s} {'best of run':>11s} {'epochs to 0.96':>18s} "
       f"{'epochs to target':>18s}")
 summary = {}
 for name, curve in curves.items():
@@ -438,7 +438,7 @@ for name, curve in curves.items():
 
     print(f"{name:34s} {curve[:, -1].mean():7.3f} ± {curve[:, -1].std(ddof=1):.3f} {curve.max(axis=1).mean():11.3f} "
           f"{describe(to_96):>18s} {describe(to_target):>18s}")
-print("mean over 5 seeds; 'best epoch': highest val accuracy of the run; 'epochs to': mean over the seeds that "
+print("mean over 5 seeds; 'best of run': highest val accuracy of any epoch; 'epochs to': mean over the seeds that "
       "reached it (how many)")
 
 # %%

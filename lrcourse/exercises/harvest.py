@@ -17,6 +17,7 @@ must work when run with ``exec`` in a fresh namespace.
 
 MAX_ARRAY_BYTES = 8_000_000  # answers are small; a bigger array is reported, not shipped
 MAX_DEPTH = 20
+MAX_ITEMS = 100_000  # in one list, tuple or dict
 
 
 class Opaque:
@@ -63,6 +64,8 @@ def encode(value, depth=0):
         return int(value)
     if isinstance(value, (numbers.Real, np.floating)):
         return {"float": repr(float(value))}  # repr keeps every bit, and NaN/inf stay valid JSON
+    if isinstance(value, (list, tuple, dict)) and len(value) > MAX_ITEMS:
+        return {"opaque": type(value).__name__, "repr": f"<a {type(value).__name__} of {len(value)} items, too long to grade>"}
     if isinstance(value, (list, tuple)):
         key = "list" if isinstance(value, list) else "tuple"
         return {key: [encode(v, depth + 1) for v in value]}
@@ -74,10 +77,11 @@ def encode(value, depth=0):
         except Exception:
             return _opaque(value)
     if isinstance(value, np.ndarray):
-        if value.dtype.kind not in "biuf":
-            return {"list": [encode(v, depth + 1) for v in value.tolist()]} if value.dtype.kind == "O" else _opaque(value)
-        if value.nbytes > MAX_ARRAY_BYTES:
+        numeric = value.dtype.kind in "biuf"
+        if value.nbytes > MAX_ARRAY_BYTES or (not numeric and value.size > MAX_ITEMS):
             return {"opaque": "ndarray", "repr": f"<an array of shape {value.shape}, too large to grade>"}
+        if not numeric:  # object arrays become lists; strings, dates... cannot be an answer here
+            return {"list": [encode(v, depth + 1) for v in value.tolist()]} if value.dtype.kind == "O" else _opaque(value)
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(value), allow_pickle=False)
         return {"ndarray": base64.b64encode(buffer.getvalue()).decode("ascii")}
