@@ -9,11 +9,12 @@
 2
 """
 
-from . import callbacks, data, gradcheck, losses, nn, optim, training
+from . import callbacks, data, gradcheck, losses, nn, optim, rangetest, schedules, training
 from .callbacks import Callback, EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
 from .losses import MeanSquaredError, SoftmaxCrossEntropy, accuracy
 from .nn import Dense, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh, load, mlp, save
 from .optim import SGD, Adagrad, Adam, RMSprop
+from .rangetest import RangeTestResult, lr_range_test
 from .training import History, evaluate, fit, predict
 
 __version__ = "0.1.0"
