@@ -4,6 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PYTHONHASHSEED := 0
 
+# Lessons, solutions and tests run with one BLAS thread: on small matrices threads cost more than
+# they give, pytest runs two workers on two cores, and notebooks are executed and validated alike.
+test notebooks exercises: export OMP_NUM_THREADS := 1
+test notebooks exercises: export OPENBLAS_NUM_THREADS := 1
+test notebooks exercises: export MKL_NUM_THREADS := 1
+
 .PHONY: course test venv notebooks exercises bench bench-notebooks check-sources clean
 
 $(BIN)/python:

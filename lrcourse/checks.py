@@ -16,7 +16,6 @@ grader runs the learner's function in the notebook's kernel but judges in its ow
 
 import copy
 import dataclasses
-import math
 import numbers
 import sys
 from typing import Any, Callable

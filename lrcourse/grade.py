@@ -39,7 +39,7 @@ __all__ = ["grade_notebook", "grade_paths", "find_notebooks", "identify_exercise
 CELL_TIMEOUT = 30        # seconds per cell (and per grading cell)
 TOTAL_TIMEOUT = 300      # seconds for all the notebook's own cells together
 CALL_TIMEOUT = 10        # seconds for one call of a learner's function while grading
-PROBE_TIMEOUT = 10       # seconds for a kernel to answer again after an interrupt
+PROBE_TIMEOUT = 5        # seconds for a kernel to answer again after an interrupt
 MAX_KERNEL_STARTS = 5    # a notebook whose cells keep killing the kernel is not replayed forever
 MAX_OUTPUT_CHARS = 100_000  # kept per cell; the rest of a huge print is dropped
 MAX_ANSWER_BYTES = 64_000_000
@@ -267,6 +267,7 @@ class _Run:
         self.harvest_errors = {}  # question id -> error the grading code raised in the kernel
         self.truncated = set()    # cells whose output was cut
         self.stopped = ""     # why grading could not finish, if it could not
+        self.skipped = False  # whether cells were skipped for lack of time
 
     def execute(self):
         client_class = _make_client_class()
@@ -306,6 +307,7 @@ class _Run:
                     remaining = deadline - time.monotonic()
                     if remaining < 1:
                         self.notes[step.label] = f"{step.label} not run: the notebook used up its {self.total_timeout:g} s"
+                        self.skipped = True
                         continue
                     timeout = max(1, int(min(self.cell_timeout, remaining)))
                 else:
@@ -454,6 +456,8 @@ def _grade_into(report, path, exercise_name, cell_timeout, total_timeout, call_t
             else:
                 verdict = checks.judge(question, outcomes, expected[question.id])
                 reason, points = verdict.reason, verdict.points
+                if outcomes[0].kind == "missing" and run.skipped:
+                    reason += " (some cells were not run: the notebook used up its time)"
             report.questions.append(QuestionResult(question.id, question.function, question.title, points,
                                                    question.points, reason))
         report.notes = [note for step in run.steps if (note := run.notes.get(step.label))]

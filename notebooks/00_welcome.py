@@ -32,7 +32,7 @@
 #
 # `make course` is the whole setup: it creates a virtual environment in `.venv/`, installs `lrcourse`
 # with the course extras (JupyterLab, ipywidgets, matplotlib, scikit-learn, tqdm) and opens JupyterLab on
-# this notebook. Next time, `make course` again just opens it.
+# this notebook. Run it again next time: with everything installed, it only opens JupyterLab.
 #
 # **Running cells.** Click into a cell and press **Shift + Enter** to run it and move to the next one.
 # *Run > Run All Cells* runs the whole notebook from the top, which is the safest way to get a

@@ -275,6 +275,16 @@ def test_unreadable_and_unknown_notebooks_get_an_error_not_a_crash(adversarial_b
     assert graded["garbage"]["score"] == graded["garbage"]["max_score"] == 0
 
 
+def test_the_total_time_limit_skips_the_remaining_cells_but_still_grades(tmp_path):
+    sleep = "import time\ntime.sleep(5)\n"
+    path = _variant(tmp_path, "slow", _chain(_insert(STEP_DECAY + 1, sleep), _insert(STEP_DECAY + 1, sleep)))
+    report = grade.grade_notebook(path, total_timeout=8)
+    assert [q.points for q in report.questions] == [1, 0, 0, 0, 0]
+    assert report.questions[1].reason == ("function `exponential_decay` not defined (some cells were not run: "
+                                          "the notebook used up its time)")
+    assert any(note.endswith("not run: the notebook used up its 8 s") for note in report.notes), report.notes
+
+
 # --- the command line -----------------------------------------------------------------------------------
 
 def test_python_dash_m_entry_point_and_exit_codes(tmp_path):

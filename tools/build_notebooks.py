@@ -6,7 +6,7 @@ it is generated, executed and committed so that the lesson reads well with its o
 
     python tools/build_notebooks.py                 # build and execute every lesson
     python tools/build_notebooks.py 04 05           # only the lessons whose names start so
-    python tools/build_notebooks.py --no-execute    # cells only, no outputs (quick draft)
+    python tools/build_notebooks.py --no-execute    # cells only, no outputs (a draft; --check rejects it)
     python tools/build_notebooks.py --check         # CI: is every committed notebook current?
 
 The written notebook is deterministic: cell ids come from the cell index (``cell-00``), the
@@ -94,7 +94,7 @@ def read_source(path):
 
 
 def normalize(nb, name):
-    """Make ``nb`` deterministic in place: ids, metadata, widget model ids. Returns ``nb``."""
+    """The notebook made deterministic: cell ids, metadata, progress-bar timings, widget model ids."""
     nb.nbformat, nb.nbformat_minor = 4, 5
     widget_state = nb.metadata.get("widgets", {}).get(WIDGET_STATE)
     nb.metadata = nbformat.NotebookNode(kernelspec=dict(KERNELSPEC), language_info=dict(LANGUAGE_INFO))
