@@ -47,10 +47,13 @@ class Module:
 
     Subclasses implement ``forward`` and ``backward``; layers with weights override
     ``named_parameters``. ``stop_training`` is the flag callbacks set to end ``fit`` early.
+    ``needs_input_grad`` (as PyTorch's ``ctx.needs_input_grad``) says whether ``backward`` must
+    return dLoss/dInput; ``fit`` turns it off while training, because the data needs no gradient.
     """
 
     training = True
     stop_training = False
+    needs_input_grad = True
 
     def forward(self, x):
         raise NotImplementedError
@@ -133,7 +136,8 @@ class Dense(Module):
     """Fully connected layer: ``y = x @ W + b``.
 
     backward, for ``g = dL/dy``: ``dL/dW = x.T @ g``, ``dL/db = sum(g, axis=0)``, ``dL/dx = g @ W.T``.
-    Gradients are written (not accumulated) on every backward.
+    Gradients are written (not accumulated) on every backward. When ``needs_input_grad`` is off
+    (the first layer during ``fit``: its input is the data) ``dL/dx`` is skipped and ``None`` returned.
 
     >>> layer = Dense(3, 2, rng=0)
     >>> layer.W.value.shape, layer.b.value.shape
@@ -165,6 +169,8 @@ class Dense(Module):
     def backward(self, grad_out):
         np.matmul(self._x.T, grad_out, out=self.W.grad)
         np.sum(grad_out, axis=0, out=self.b.grad)
+        if not self.needs_input_grad:
+            return None  # speed: in the first layer of a wide input this product is a third of backward
         return grad_out @ self.W.value.T
 
     def __repr__(self):
@@ -253,6 +259,16 @@ class Sequential(Module):
         for layer in self.layers:
             x = layer.forward(x)
         return x
+
+    @property
+    def needs_input_grad(self):
+        # The model's input is its first layer's input, so the flag lives there.
+        return self.layers[0].needs_input_grad if self.layers else True
+
+    @needs_input_grad.setter
+    def needs_input_grad(self, value):
+        if self.layers:
+            self.layers[0].needs_input_grad = value
 
     def backward(self, grad_out):
         for layer in reversed(self.layers):

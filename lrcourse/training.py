@@ -10,6 +10,7 @@
 (['accuracy', 'loss', 'lr'], (30,))
 """
 
+import contextlib
 import math
 import warnings
 
@@ -56,6 +57,17 @@ def _check_data(X, y, name="X"):
     if len(X) == 0:
         raise ValueError(f"{name} is empty")
     return X, y
+
+
+@contextlib.contextmanager
+def _no_input_grad(model):
+    """Speed: nobody needs dLoss/dX for the data, so the model may skip it (see ``Module.needs_input_grad``)."""
+    before = model.needs_input_grad
+    model.needs_input_grad = False
+    try:
+        yield
+    finally:
+        model.needs_input_grad = before
 
 
 def _overrides(callback, hook):
@@ -111,7 +123,7 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
         cb.on_train_begin({})
     updates = 0
     first_loss = None
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _no_input_grad(model):
         for epoch in range(epochs):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
