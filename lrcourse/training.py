@@ -132,8 +132,8 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
             epoch_correct = 0.0
             for batch in range(n_batches):
                 idx = order[batch * batch_size:(batch + 1) * batch_size]
-                xb = np.take(X, idx, axis=0, out=X_buf[:len(idx)], mode="clip")
-                yb = np.take(y, idx, axis=0, out=y_buf[:len(idx)], mode="clip")
+                xb = X.take(idx, axis=0, out=X_buf[:len(idx)], mode="clip")
+                yb = y.take(idx, axis=0, out=y_buf[:len(idx)], mode="clip")
                 step = updates
                 for cb in batch_begin:
                     cb.on_batch_begin(step, {})
