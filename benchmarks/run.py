@@ -18,13 +18,15 @@ all of them), median over ``--repeats`` epochs after one warm-up epoch each:
 - ``BLAS floor``: only the matrix products an epoch needs (3 forward and 5 backward per batch for
   three layers; no gradient for the input data), on preallocated arrays: the physical limit of any
   engine that computes the same products with the same BLAS;
-- ``numpy loop``: the same net hand-written as a plain numpy loop (the Python overhead reference);
+- ``numpy loop``: the same net hand-written as a plain numpy loop (the Python overhead reference;
+  same initial weights and batch order as ``lrcourse``, so the two report the same loss);
 - ``scikit-learn``: ``MLPClassifier(solver="sgd", momentum=0, alpha=0)``, one ``partial_fit`` per epoch;
-- ``PyTorch``: ``torch.nn.Sequential`` + ``torch.optim.SGD``, only if torch is installed.
+- ``PyTorch``: ``torch.nn.Sequential`` + ``torch.optim.SGD`` in the usual loop (``loss.item()``
+  each batch, as ``fit`` records each batch loss), only if torch is installed.
 
-Memory: the process's peak resident set size (Linux ``VmHWM``) is reset before every timed epoch
-(``/proc/self/clear_refs``), so "epoch MB" is the peak during an epoch minus the resident size
-just before it: what that contender needs on top of the data already in memory.
+Memory ("MB" column): the peak resident set size (Linux ``VmHWM``, reset through
+``/proc/self/clear_refs``) while a contender is built and trains its warm-up epoch, minus the
+resident size just before: what it needs on top of the data already in memory.
 
 The table is printed as markdown; everything measured is also written to
 ``benchmarks/results/latest.json``.
@@ -118,8 +120,11 @@ class LrcourseFit:
         self.rng = np.random.default_rng(0)
 
     def epoch(self):
+        # One fit call per epoch, so the contenders can take turns. The divergence check is off:
+        # it compares with the first batch of each call, and late in training a batch of a new call
+        # can start far below the noise of later ones (its cost per batch is the same either way).
         history = fit(self.model, self.loss, self.optimizer, self.w.X, self.w.y, epochs=1,
-                      batch_size=self.w.batch_size, rng=self.rng)
+                      batch_size=self.w.batch_size, rng=self.rng, divergence_threshold=None)
         return history.history["loss"][-1]
 
 
@@ -299,33 +304,29 @@ def _reset_peak_rss():
         return False
 
 
-def timed_epoch(contender):
-    """(seconds, epoch loss, extra MB at peak over the resident size before the epoch)."""
-    rss_before = _status_kb("VmRSS")
-    can_reset = _reset_peak_rss()
-    start = time.perf_counter()
-    loss = contender.epoch()
-    seconds = time.perf_counter() - start
-    peak = _status_kb("VmHWM")
-    extra_mb = (peak - rss_before) / 1024 if can_reset and peak and rss_before else None
-    return seconds, loss, extra_mb
-
-
 def run_workload(workload, contender_classes, repeats):
-    contenders = [cls(workload) for cls in contender_classes]
+    """Set up each contender (measuring its memory), then time ``repeats`` epochs of each in turn."""
+    contenders, memory_mb = [], {}
+    for cls in contender_classes:
+        # Memory: the peak while building the contender and training its warm-up epoch, over the
+        # resident size before (the data is already in memory, so this is the model, the optimizer
+        # state, per-batch temporaries and whatever the library allocates on first use).
+        rss_before = _status_kb("VmRSS")
+        can_reset = _reset_peak_rss()
+        contender = cls(workload)
+        contender.epoch()  # warm-up: first-call allocations, BLAS threads start, caches fill
+        peak = _status_kb("VmHWM")
+        memory_mb[contender.name] = (peak - rss_before) / 1024 if can_reset and peak and rss_before else None
+        contenders.append(contender)
     times = {c.name: [] for c in contenders}
-    losses = {c.name: None for c in contenders}
-    extra = {c.name: 0.0 for c in contenders}
-    for c in contenders:  # warm-up: first-call allocations, BLAS thread start, page faults
-        c.epoch()
+    losses = {}
     for _ in range(repeats):
-        for c in contenders:
-            seconds, loss, extra_mb = timed_epoch(c)
-            times[c.name].append(seconds)
-            losses[c.name] = loss
-            extra[c.name] = None if extra_mb is None else max(extra[c.name], extra_mb)
+        for c in contenders:  # in turn, so a slow spell of the machine hits every contender
+            start = time.perf_counter()
+            losses[c.name] = c.epoch()
+            times[c.name].append(time.perf_counter() - start)
     return [{"contender": c.name, "seconds": times[c.name], "median_s": statistics.median(times[c.name]),
-             "min_s": min(times[c.name]), "last_epoch_loss": losses[c.name], "epoch_extra_mb": extra[c.name]}
+             "min_s": min(times[c.name]), "last_epoch_loss": losses[c.name], "memory_mb": memory_mb[c.name]}
             for c in contenders]
 
 
@@ -415,7 +416,7 @@ def _fmt(value, spec):
     return "-" if value is None else format(value, spec)
 
 
-def format_report(env, results, range_test, targets, peak_mb):
+def format_report(env, results, range_test, targets, peak_mb, no_torch=False):
     blas = env["numpy_blas"] or {}
     lines = [
         f"CPU: {env['cpu']} ({env['cpus']} CPUs); Python {env['python']}, numpy {env['numpy']}, "
@@ -423,9 +424,10 @@ def format_report(env, results, range_test, targets, peak_mb):
                                                    if "torch" in env else "torch not installed"),
         f"numpy BLAS: {blas.get('internal_api')} {blas.get('version')} ({blas.get('architecture')}), "
         f"{blas.get('num_threads')} threads; "
-        + ", ".join(f"{k}={v}" for k, v in env["blas_env"].items() if v is not None or k.startswith("OPENBLAS_C")),
+        + ", ".join(f"{k}={v}" if v is not None else f"{k} unset" for k, v in env["blas_env"].items()
+                    if v is not None or k.startswith("OPENBLAS_") and k != "OPENBLAS_NUM_THREADS"),
         "",
-        "| workload | contender | s/epoch (median) | min | x BLAS floor | lrcourse / this | epoch MB | last epoch loss |",
+        "| workload | contender | s/epoch (median) | min | x BLAS floor | lrcourse / this | MB | last epoch loss |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for workload, rows in results.items():
@@ -436,7 +438,7 @@ def format_report(env, results, range_test, targets, peak_mb):
             x_floor = r["median_s"] / floor["median_s"] if floor else None
             vs_mine = mine["median_s"] / r["median_s"] if mine and r is not mine else None
             lines.append(f"| {workload} | {r['contender']} | {r['median_s']:.4f} | {r['min_s']:.4f} | "
-                         f"{_fmt(x_floor, '.2f')} | {_fmt(vs_mine, '.2f')} | {_fmt(r['epoch_extra_mb'], '.1f')} | "
+                         f"{_fmt(x_floor, '.2f')} | {_fmt(vs_mine, '.2f')} | {_fmt(r['memory_mb'], '.1f')} | "
                          f"{_fmt(r['last_epoch_loss'], '.4f')} |")
     if range_test is not None:
         lines += ["", f"Range test (num_iter=100, digits, batch 32): {range_test['median_s']:.3f} s median "
@@ -446,7 +448,8 @@ def format_report(env, results, range_test, targets, peak_mb):
         lines.append(f"| {t['target']} | {t['measured']:.3f} | {t['comparison']} {t['limit']:g} | "
                      f"{'yes' if t['met'] else 'NO'} |")
     if "torch" not in env:
-        lines += ["", "PyTorch column skipped: torch is not installed (`pip install -e '.[torch]'` adds it)."]
+        lines += ["", "PyTorch skipped: " + ("left out with --no-torch." if no_torch else
+                                             "torch is not installed (`pip install -e '.[torch]'` adds it).")]
     lines += ["", f"Peak resident memory of the whole benchmark process: {_fmt(peak_mb, '.0f')} MB."]
     return "\n".join(lines)
 
@@ -491,12 +494,13 @@ def main(argv=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # sklearn's float32 notes, torch's first-use notes
         for name in names:
-            print(f"{name}: {make_workload(name).description} ...", file=sys.stderr, flush=True)
-            results[name] = run_workload(make_workload(name), contender_classes, args.repeats)
+            workload = make_workload(name)
+            print(f"{name}: {workload.description} ...", file=sys.stderr, flush=True)
+            results[name] = run_workload(workload, contender_classes, args.repeats)
     range_test = None if args.no_range_test else time_range_test(args.repeats)
     targets = check_targets(results, range_test)
     peak_mb = process_peak_mb()
-    print(format_report(env, results, range_test, targets, peak_mb))
+    print(format_report(env, results, range_test, targets, peak_mb, args.no_torch))
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     report = {"environment": env, "repeats": args.repeats, "lr": LR, "results": results,
