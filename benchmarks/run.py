@@ -120,9 +120,8 @@ class LrcourseFit:
         self.rng = np.random.default_rng(0)
 
     def epoch(self):
-        # One fit call per epoch, so the contenders can take turns. The divergence check is off:
-        # it compares with the first batch of each call, and late in training a batch of a new call
-        # can start far below the noise of later ones (its cost per batch is the same either way).
+        # One fit call per epoch, so the contenders can take turns. The divergence check is off, as
+        # the other contenders have none (its cost per batch is a few float operations either way).
         history = fit(self.model, self.loss, self.optimizer, self.w.X, self.w.y, epochs=1,
                       batch_size=self.w.batch_size, rng=self.rng, divergence_threshold=None)
         return history.history["loss"][-1]

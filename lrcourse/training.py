@@ -70,6 +70,10 @@ def _no_input_grad(model):
         model.needs_input_grad = before
 
 
+# Weight of the previous smoothed loss in the divergence test (see fit's docstring).
+_SMOOTHING = 0.9
+
+
 def _overrides(callback, hook):
     return getattr(type(callback), hook) is not getattr(Callback, hook)
 
@@ -80,9 +84,14 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
 
     Each update: ``pred = model(X_batch)``, ``L = loss(pred, y_batch)``, ``model.backward(dL/dpred)``,
     ``optimizer.step()``. Training stops at once, with ``history.diverged = True`` and a warning
-    naming the learning rate in force, when a batch loss is NaN/inf or exceeds
-    ``divergence_threshold`` times the first batch's loss (``None`` disables the second test).
-    The update that would have used that loss is not applied.
+    naming the learning rate in force, when a batch loss is NaN/inf or when the smoothed batch loss
+    climbs above ``divergence_threshold`` times the first batch's loss (``None`` disables the second
+    test). The update that would have used that loss is not applied.
+
+    The smoothed loss is ``s_0 = l_0``, ``s_t = 0.9 s_(t-1) + 0.1 l_t``: an exploding loss (which grows
+    geometrically) crosses the line within a few updates, while a single unlucky batch does not stop
+    training. When continuing from a trained model, whose first batch loss can be tiny, pass
+    ``divergence_threshold=None`` (the NaN/inf test stays on).
     """
     X, y = _check_data(X, y)
     epochs = check_positive_int("epochs", epochs, minimum=0)
@@ -122,7 +131,7 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
     for cb in callbacks:
         cb.on_train_begin({})
     updates = 0
-    first_loss = None
+    first_loss = smoothed_loss = None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _no_input_grad(model):
         for epoch in range(epochs):
             for cb in callbacks:
@@ -140,15 +149,16 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
                 pred = model.forward(xb)
                 value = loss.forward(pred, yb)
                 if first_loss is None:
-                    first_loss = value
+                    first_loss = smoothed_loss = value
+                smoothed_loss = _SMOOTHING * smoothed_loss + (1 - _SMOOTHING) * value
                 if not math.isfinite(value) or (
-                        divergence_threshold is not None and value > divergence_threshold * first_loss):
+                        divergence_threshold is not None and smoothed_loss > divergence_threshold * first_loss):
                     history.diverged = True
                     lr = optimizer._evaluate("lr", optimizer._lr, step) * optimizer.lr_scale
                     warnings.warn(
-                        f"training diverged at epoch {epoch}, update {step}: batch loss {value:.4g} "
-                        f"(first batch: {first_loss:.4g}) with learning rate {lr:.4g}; stopped. "
-                        "Try a smaller learning rate.", RuntimeWarning, stacklevel=2)
+                        f"training diverged at epoch {epoch}, update {step}: batch loss {value:.4g}, "
+                        f"smoothed {smoothed_loss:.4g} (first batch: {first_loss:.4g}) with learning rate "
+                        f"{lr:.4g}; stopped. Try a smaller learning rate.", RuntimeWarning, stacklevel=2)
                     break
                 model.backward(loss.backward())
                 optimizer.step()

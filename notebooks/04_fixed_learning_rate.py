@@ -216,8 +216,10 @@ plt.show()
 
 # %% [markdown]
 # Computed from the data alone, $2/L$ separates the runs that converge (0.98 x) from the ones that blow up
-# (1.02 x). `fit` notices the blow-up: when a batch loss exceeds 10 times the first one (or is not finite)
-# it stops, sets `history.diverged = True` and warns with the learning rate in force, as printed above.
+# (1.02 x). `fit` notices the blow-up: when a batch loss is not finite, or its smoothed batch loss
+# ($s_t = 0.9\,s_{t-1} + 0.1\,\ell_t$, so that one unlucky batch is not enough) exceeds 10 times the first
+# batch's loss, it stops, sets `history.diverged = True` and warns with the learning rate in force, as
+# printed above.
 #
 # For a neural network the loss is not a quadratic, and its curvature changes as the weights move, but the
 # same mechanism is at work wherever training goes: a step is too large when it is large compared with

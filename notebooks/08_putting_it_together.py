@@ -205,10 +205,10 @@ assert abs(default["acc"].mean() - default_test.mean()) < 0.005 and np.all(defau
 #
 # Each phase is one call of `fit` with the same model and the same optimizer object, so the momentum
 # buffer and the update counter carry over from one phase to the next, and the same random generator
-# keeps shuffling the batches. One detail: `fit` stops a run as "diverged" when a batch loss exceeds
-# 10 times the *first* batch loss of that call, a guard meant for runs from scratch. A later phase starts
-# from a trained model whose first batch loss may be tiny, so the later phases switch the guard off
-# (`divergence_threshold=None`).
+# keeps shuffling the batches. One detail: `fit` stops a run as "diverged" when its smoothed batch loss
+# climbs above 10 times the *first* batch loss of that call, a guard meant for runs from scratch. A later
+# phase starts from a trained model whose first batch loss may be tiny, so the later phases switch the
+# guard off (`divergence_threshold=None`).
 
 # %%
 PHASE_EPOCHS, LR0, B0, FACTOR = 10, 0.1, 16, 4

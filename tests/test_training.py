@@ -174,3 +174,52 @@ def test_top_level_reexports():
     for name in ("fit", "evaluate", "predict", "mlp", "SGD", "Adam", "RMSprop", "Adagrad",
                  "SoftmaxCrossEntropy", "MeanSquaredError", "EarlyStopping", "ReduceLROnPlateau"):
         assert hasattr(lrcourse, name), name
+
+
+def test_one_unlucky_batch_of_a_trained_model_is_not_divergence(digits):
+    # Many one-epoch calls: each call's first batch loss is tiny once the model is trained, and a
+    # single noisy batch may be 10x that; only a sustained climb of the smoothed loss stops training.
+    (X, y), _, _ = digits
+    model = mlp([64, 64, 10], rng=0)
+    optimizer = SGD(model.parameters(), lr=0.1)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(40):
+            assert not fit(model, SoftmaxCrossEntropy(), optimizer, X, y, epochs=1, rng=rng).diverged
+
+
+def test_smoothed_divergence_rule_by_hand():
+    # The model always predicts 1, so each batch loss is the squared error we choose.
+    # Losses 1, 1, 30, 1, 1 with threshold 10: smoothed 1, 1, 0.9 + 3 = 3.9, ... -> all 5 updates run.
+    # Losses 1, 10, 100, ...: smoothed 1, 1.9, 0.9 * 1.9 + 10 = 11.71 > 10 -> stops after 2 updates.
+    X = np.zeros((5, 1), dtype=np.float32)
+    model = mlp([1, 1], rng=0)
+    model.layers[0].W.value[...] = 0.0
+    model.layers[0].b.value[...] = 1.0
+    for losses, expected_updates in (([1, 1, 30, 1, 1], 5), ([1, 10, 100, 1000, 10000], 2)):
+        y = 1 - np.sqrt(np.array(losses, dtype=np.float32))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            history = fit(model, MeanSquaredError(), SGD(model.parameters(), lr=0.0), X, y, epochs=1,
+                          batch_size=1, shuffle=False)
+        assert len(history.batch_loss) == expected_updates
+        assert history.diverged == (expected_updates < 5)
+
+
+def test_fit_skips_the_data_gradient_only_while_training():
+    X, y = data.moons(n_samples=64, rng=0)
+    model = mlp([2, 8, 2], rng=0)
+    flags = []
+
+    class Record(Callback):
+        def on_batch_end(self, step, logs=None):
+            flags.append(self.model.layers[0].needs_input_grad)
+
+    fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), X, y,
+        epochs=1, batch_size=32, callbacks=[Record()], rng=0)
+    assert flags == [False, False]
+    assert model.needs_input_grad and model.layers[0].needs_input_grad
+    loss = SoftmaxCrossEntropy()
+    loss(model(X[:4]), y[:4])
+    assert model.backward(loss.backward()).shape == (4, 2)
