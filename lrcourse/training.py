@@ -139,6 +139,7 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
             order = rng.permutation(n) if shuffle else np.arange(n)
             epoch_loss_sum = 0.0
             epoch_correct = 0.0
+            epoch_seen = 0
             for batch in range(n_batches):
                 idx = order[batch * batch_size:(batch + 1) * batch_size]
                 xb = X.take(idx, axis=0, out=X_buf[:len(idx)], mode="clip")
@@ -166,6 +167,7 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
                 batch_loss[step] = value
                 batch_lr[step] = lr
                 updates += 1
+                epoch_seen += len(idx)
                 epoch_loss_sum += value * len(idx)
                 if classification:
                     epoch_correct += accuracy(pred, yb) * len(idx)
@@ -181,8 +183,7 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
                     break
             if history.diverged:
                 break
-            logs = _epoch_logs(epoch_loss_sum, epoch_correct, min(n, (batch + 1) * batch_size) if updates else 1,
-                               classification, optimizer)
+            logs = _epoch_logs(epoch_loss_sum, epoch_correct, epoch_seen, classification, optimizer)
             if validation_data is not None:
                 val = evaluate(model, loss, X_val, y_val)
                 model.train()
