@@ -12,7 +12,8 @@ cross-entropy):
 - ``digits32``: scikit-learn's 1797 8x8 digits scaled to [0, 1], MLP 64-32-10, batch 32.
 
 Contenders, timed epoch by epoch in turn in this one process (so a slow spell of the machine hits
-all of them), median over ``--repeats`` epochs after one warm-up epoch each:
+all of them; the order is reshuffled every round), median over ``--repeats`` epochs after one
+warm-up epoch each:
 
 - ``lrcourse``: the public API, ``fit(..., epochs=1)`` with no callbacks and no progress bar;
 - ``BLAS floor``: only the matrix products an epoch needs (3 forward and 5 backward per batch for
@@ -20,6 +21,9 @@ all of them), median over ``--repeats`` epochs after one warm-up epoch each:
   engine that computes the same products with the same BLAS;
 - ``numpy loop``: the same net hand-written as a plain numpy loop (the Python overhead reference;
   same initial weights and batch order as ``lrcourse``, so the two report the same loss);
+- ``numpy in place``: the same loop with every buffer preallocated and every operation in place:
+  the fastest numpy can do the work, so its distance to the floor is what numpy's element-wise
+  operations cost on this machine;
 - ``scikit-learn``: ``MLPClassifier(solver="sgd", momentum=0, alpha=0)``, one ``partial_fit`` per epoch;
 - ``PyTorch``: ``torch.nn.Sequential`` + ``torch.optim.SGD`` in the usual loop (``loss.item()``
   each batch, as ``fit`` records each batch loss), only if torch is installed.
@@ -209,6 +213,79 @@ class NumpyLoop:
         return float(total_loss) / len(X)
 
 
+class NumpyInPlace:
+    """The same MLP as a numpy loop that allocates nothing per batch: every buffer is made once and
+    every operation writes in place (the SGD step even scales the gradient buffer itself).
+
+    The fastest a numpy engine that does this work can go: what it adds to the BLAS floor is the
+    element-wise work numpy runs on one core (batch gather, bias, ReLU, softmax, update).
+    Same initial weights and batch order as ``lrcourse``, so the same loss.
+    """
+
+    name = "numpy in place"
+
+    def __init__(self, workload):
+        self.w = workload
+        sizes, batch = workload.sizes, workload.batch_size
+        rng = np.random.default_rng(0)
+        self.weights = he_weights(sizes, rng)
+        self.biases = [np.zeros(n, np.float32) for n in sizes[1:]]
+        self.weight_grads = [np.empty_like(W) for W in self.weights]
+        self.bias_grads = [np.empty_like(b) for b in self.biases]
+        self.outputs = [np.empty((batch, n), np.float32) for n in sizes[1:]]
+        self.masks = [np.empty((batch, n), bool) for n in sizes[1:-1]]
+        self.output_grads = [np.empty((batch, n), np.float32) for n in sizes[1:-1]]
+        self.xb = np.empty((batch, sizes[0]), np.float32)
+        self.yb = np.empty(batch, workload.y.dtype)
+        self.row_stat = np.empty((batch, 1), np.float32)  # row max, then row sum of exp
+        self.rows = np.arange(batch)
+        self.rng = np.random.default_rng(0)
+
+    def epoch(self):
+        X, y, batch = self.w.X, self.w.y, self.w.batch_size
+        weights, biases = self.weights, self.biases
+        last = len(weights) - 1
+        order = self.rng.permutation(len(X))
+        total_loss = 0.0
+        for start in range(0, len(X), batch):
+            idx = order[start:start + batch]
+            m = len(idx)
+            xb = X.take(idx, axis=0, out=self.xb[:m])
+            yb = y.take(idx, out=self.yb[:m])
+            inputs = [xb] + [out[:m] for out in self.outputs[:-1]]
+            for i in range(last + 1):
+                out = self.outputs[i][:m]
+                np.matmul(inputs[i], weights[i], out=out)
+                out += biases[i]
+                if i < last:
+                    np.greater(out, 0, out=self.masks[i][:m])
+                    np.maximum(out, 0, out=out)
+            # Softmax cross-entropy, fused: the logits buffer becomes (p - onehot) / m.
+            z, rows, stat = self.outputs[last][:m], self.rows[:m], self.row_stat[:m]
+            np.max(z, axis=1, keepdims=True, out=stat)
+            z -= stat
+            picked = z[rows, yb]
+            np.exp(z, out=z)
+            np.sum(z, axis=1, keepdims=True, out=stat)
+            total_loss += float(np.log(stat).sum() - picked.sum())
+            z /= stat
+            z[rows, yb] -= 1
+            z *= 1.0 / m
+            grad = z
+            for i in range(last, -1, -1):
+                np.matmul(inputs[i].T, grad, out=self.weight_grads[i])
+                np.sum(grad, axis=0, out=self.bias_grads[i])
+                if i > 0:
+                    below = self.output_grads[i - 1][:m]
+                    np.matmul(grad, weights[i].T, out=below)
+                    np.multiply(below, self.masks[i - 1][:m], out=below)
+                    grad = below
+                for value, g in ((weights[i], self.weight_grads[i]), (biases[i], self.bias_grads[i])):
+                    g *= LR
+                    value -= g
+        return total_loss / len(X)
+
+
 class SklearnMLP:
     name = "scikit-learn"
 
@@ -319,8 +396,12 @@ def run_workload(workload, contender_classes, repeats):
         contenders.append(contender)
     times = {c.name: [] for c in contenders}
     losses = {}
+    order_rng = np.random.default_rng(0)
     for _ in range(repeats):
-        for c in contenders:  # in turn, so a slow spell of the machine hits every contender
+        # In turn, so a slow spell of the machine hits every contender; in a new order each round, so
+        # no contender always runs right after the same neighbour (whose threads may still be winding down).
+        for i in order_rng.permutation(len(contenders)):
+            c = contenders[i]
             start = time.perf_counter()
             losses[c.name] = c.epoch()
             times[c.name].append(time.perf_counter() - start)
@@ -455,7 +536,7 @@ def format_report(env, results, range_test, targets, peak_mb, no_torch=False):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per contender (default 5)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed epochs per contender (default 7)")
     parser.add_argument("--workloads", default=",".join(WORKLOADS),
                         help=f"comma-separated subset of {','.join(WORKLOADS)}")
     parser.add_argument("--threads", type=int, default=None,
@@ -475,8 +556,12 @@ def main(argv=None):
     if args.threads is not None:
         if args.threads < 1:
             parser.error(f"--threads must be >= 1, got {args.threads}")
-        threadpool_limits(limits=args.threads)  # numpy's BLAS and scikit-learn's OpenMP
-    contender_classes = [BlasFloor, LrcourseFit, NumpyLoop, SklearnMLP]
+        # threadpoolctl limits only the libraries already loaded: load scikit-learn's (and through
+        # it SciPy's BLAS and OpenMP) first, so that no contender runs with more threads.
+        import sklearn.neural_network  # noqa: F401
+
+        threadpool_limits(limits=args.threads)
+    contender_classes = [BlasFloor, LrcourseFit, NumpyLoop, NumpyInPlace, SklearnMLP]
     if not args.no_torch and torch_available():
         contender_classes.append(TorchMLP)
         if args.threads is not None:
