@@ -80,6 +80,7 @@ def test_command_writes_the_table_and_json(tmp_path, capsys):
     names = [row["contender"] for row in report["results"]["digits32"]]
     assert names == ["BLAS floor", "lrcourse", "numpy loop", "numpy in place", "scikit-learn"]
     assert report["environment"]["numpy_blas"]["num_threads"] == 1
+    assert "numpy" in report["environment"]["numpy_blas"]["filepath"]
     assert report["range_test"]["points"] >= 1
     table = capsys.readouterr().out
     assert "| digits32 | numpy in place |" in table and "| target | measured |" in table
