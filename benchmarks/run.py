@@ -213,23 +213,20 @@ class NumpyLoop:
         return float(total_loss) / len(X)
 
 
-class NumpyInPlace:
+class NumpyInPlace(NumpyLoop):
     """The same MLP as a numpy loop that allocates nothing per batch: every buffer is made once and
     every operation writes in place (the SGD step even scales the gradient buffer itself).
 
     What it adds to the BLAS floor is only the element-wise work numpy runs on one core (batch
     gather, bias, ReLU, softmax, update): no allocation, no framework, no checks.
-    Same initial weights and batch order as ``lrcourse``, so the same loss.
+    Same initial weights and batch order as ``lrcourse`` (set up by ``NumpyLoop``), so the same loss.
     """
 
     name = "numpy in place"
 
     def __init__(self, workload):
-        self.w = workload
+        super().__init__(workload)  # weights, biases and the shuffling rng
         sizes, batch = workload.sizes, workload.batch_size
-        rng = np.random.default_rng(0)
-        self.weights = he_weights(sizes, rng)
-        self.biases = [np.zeros(n, np.float32) for n in sizes[1:]]
         self.weight_grads = [np.empty_like(W) for W in self.weights]
         self.bias_grads = [np.empty_like(b) for b in self.biases]
         self.outputs = [np.empty((batch, n), np.float32) for n in sizes[1:]]
@@ -239,7 +236,6 @@ class NumpyInPlace:
         self.yb = np.empty(batch, workload.y.dtype)
         self.row_stat = np.empty((batch, 1), np.float32)  # row max, then row sum of exp
         self.rows = np.arange(batch)
-        self.rng = np.random.default_rng(0)
 
     def epoch(self):
         X, y, batch = self.w.X, self.w.y, self.w.batch_size
