@@ -6,11 +6,28 @@ export PYTHONHASHSEED := 0
 
 # Lessons, solutions and tests run with one BLAS thread: on small matrices threads cost more than
 # they give, pytest runs two workers on two cores, and notebooks are executed and validated alike.
-test notebooks exercises: export OMP_NUM_THREADS := 1
-test notebooks exercises: export OPENBLAS_NUM_THREADS := 1
-test notebooks exercises: export MKL_NUM_THREADS := 1
+test kernels notebooks exercises: export OMP_NUM_THREADS := 1
+test kernels notebooks exercises: export OPENBLAS_NUM_THREADS := 1
+test kernels notebooks exercises: export MKL_NUM_THREADS := 1
 
-.PHONY: course test venv notebooks exercises bench bench-notebooks check-sources clean
+# OpenBLAS picks its kernels by CPU, and other kernels round differently: a lesson's claims must
+# hold on all of them. These can be forced on any x86-64 machine that has the instructions
+# (Prescott: SSE3 only; Sandybridge: AVX; Haswell: AVX2/FMA, as on most AMD and Intel laptops).
+FORCED_KERNELS ?= Haswell Sandybridge Prescott
+# `make test` re-runs the notebooks and the numeric tests under the most different one.
+CI_KERNEL ?= Prescott
+NOTEBOOK_PATHS := notebooks exercises/solutions
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile
+
+# JupyterLab serves the whole repository (lessons and exercises) and opens at lesson 00; its
+# terminals start with the course's environment active. --allow-root only for root (Docker, cloud
+# shells), where Jupyter refuses to start without it.
+LAB_ARGS := --ServerApp.root_dir="$(CURDIR)" \
+	--LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb \
+	--ServerApp.terminado_settings='{"shell_command": ["bash", "--rcfile", "$(CURDIR)/tools/course_shell.sh", "-i"]}' \
+	$(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: course test kernels venv notebooks exercises bench bench-notebooks check-sources clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,18 +35,34 @@ $(BIN)/python:
 
 venv: $(BIN)/python
 
-## Set up the environment and open the course in JupyterLab.
-course: venv
+# Installs happen once, and again only when pyproject.toml (the dependencies) changes.
+$(VENV)/.installed-course: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[course]"
-	$(BIN)/jupyter lab notebooks/00_welcome.ipynb
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+## Set up the environment (first run only) and open the course in JupyterLab.
+course: $(VENV)/.installed-course
+	$(BIN)/jupyter lab $(LAB_ARGS)
 
 ## Install everything the tests need and run the whole suite (what CI runs).
-test: venv
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+test: $(VENV)/.installed-test
 	bash tools/install_browser.sh
 	$(BIN)/python tools/build_notebooks.py --check
 	$(BIN)/python tools/build_exercises.py --check
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(PYTEST)
+	OPENBLAS_CORETYPE=$(CI_KERNEL) $(PYTEST) $(NOTEBOOK_PATHS) lrcourse tests \
+		--ignore=tests/browser --ignore=tests/test_grader.py --ignore=tests/test_exercises.py
+
+## Re-execute every lesson and solution notebook under each forced BLAS kernel (nbval).
+kernels: $(VENV)/.installed-test
+	set -e; for kernel in $(FORCED_KERNELS); do \
+		echo "== OPENBLAS_CORETYPE=$$kernel"; \
+		OPENBLAS_CORETYPE=$$kernel $(PYTEST) -q $(NOTEBOOK_PATHS); \
+	done
 
 ## Rebuild every lesson notebook from its source and execute it (commit the result).
 notebooks: venv
@@ -40,8 +73,7 @@ exercises: venv
 	$(BIN)/python tools/build_exercises.py
 
 ## Speed: engine against the BLAS floor, scikit-learn and (if installed) PyTorch.
-bench: venv
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
 
 ## Wall time and peak memory of every lesson notebook.

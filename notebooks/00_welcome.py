@@ -39,8 +39,15 @@
 # consistent state; if things get confusing, *Kernel > Restart Kernel and Run All Cells*. Cells depend on
 # the cells above them, so run them in order.
 #
-# **Your numbers match ours.** Everything random in the course (data splits, initial weights, the order
-# of mini-batches) takes a seed, so when you run a lesson you get exactly the numbers printed in it.
+# **Your numbers, our numbers.** Everything random in the course (data splits, initial weights, the
+# order of mini-batches) takes a seed, so on your machine a lesson gives the same numbers every time you
+# run it with the same seed. Across machines, the numbers that come out of training may differ in their
+# later digits, sometimes more: numpy's linear algebra library (OpenBLAS) picks its code by processor,
+# different code rounds differently, and a training run at a large learning rate amplifies a difference in
+# the last bit into a visibly different loss. What holds everywhere is what a lesson *claims*: each claim
+# is checked by an `assert` in the cell that measures it, with a margin measured across processors and
+# seeds, and the text quotes numbers only as precisely as they hold everywhere ("about 0.2"). Exact
+# things (data shapes, formulas, a count that does not depend on training) are the same on every machine.
 # Change a seed and you see how much of a result is luck; several lessons do exactly that on purpose.
 
 # %% [markdown]
@@ -86,8 +93,8 @@ plt.show()
 # training run change (lesson 04's learning-rate playground is the first). You should see a slider
 # below, and moving it should update the line of text under it. If you see
 # `Error displaying widget` or only a line of text such as `VBox(children=...)`, the widget extension
-# is missing: on your own machine run `make course` again (it installs `ipywidgets` 8 and
-# JupyterLab 4), then reload the browser page.
+# is missing: on your own machine delete the `.venv` folder and run `make course` again (it installs
+# `ipywidgets` 8 and JupyterLab 4 afresh), then reload the browser page.
 
 # %%
 import ipywidgets as widgets
@@ -127,13 +134,15 @@ widgets.VBox([slider, result])
 #
 # which runs your function on a few inputs and tells you, for each one, what it expected and what your
 # function returned, or that all cases are correct. Run the cell that defines your function before its
-# check cell. To grade all exercises at once, run from the course folder in a terminal
-# (*File > New > Terminal* in JupyterLab):
+# check cell. To grade all exercises at once, open a terminal in JupyterLab (*File > New > Terminal*; it
+# starts in the course folder with the course's Python, both with `make course` and on Binder) and run
 #
 # ```bash
 # python -m lrcourse.grade exercises/
 # ```
 #
+# or, from a notebook cell, `!{sys.executable} -m lrcourse.grade ../exercises/` (after `import sys`;
+# `sys.executable` is the notebook's own Python, and the path is relative to the notebook's folder),
 # which executes each exercise notebook and prints a score per question. Worked solutions are in
 # `exercises/solutions/`; try the questions first, you learn much more from a failed check than from a
 # solution.
@@ -167,13 +176,15 @@ widgets.VBox([slider, result])
 #
 # Each lesson `notebooks/NN_name.ipynb` is generated from a plain-text source `notebooks/NN_name.py`
 # beside it, so that changes can be reviewed as text. `make notebooks` rebuilds and re-executes all of
-# them, and the tests re-run every lesson and compare its outputs with the ones you see, so a printed
-# number that no longer matches the text fails the test suite. Feel free to edit the notebooks while you
-# learn; if you want your change to stay, edit the `.py` source and rebuild.
+# them, and the tests re-run every lesson, on this machine's processor and with another processor's code
+# forced (`make kernels` tries several): every assert must hold on all of them, and every output that does
+# not depend on training must match the one you see. Feel free to edit the notebooks while you learn; if
+# you want your change to stay, edit the `.py` source and rebuild.
 #
 # ## Summary
 #
-# - Run cells with Shift + Enter, or *Run > Run All Cells*; all lessons are seeded, so your numbers match.
+# - Run cells with Shift + Enter, or *Run > Run All Cells*; all lessons are seeded: the same seed gives
+#   the same numbers on your machine, and every lesson's claims hold on any machine.
 # - You have the digits data (1,077 training images), plots and widgets working.
 # - Lessons are in `notebooks/`, exercises with `check("q1")` cells in `exercises/`, and
 #   `python -m lrcourse.grade exercises/` grades them all.

@@ -126,7 +126,7 @@ assert abs(formula - slope) < 1e-7
 # build the same model, start it from zero weights, give `fit` the whole training set as one batch
 # (`batch_size=len(X_train)`, `shuffle=False`) and compare its losses with the numpy loop's, step by step.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 linear = nn.Sequential(nn.Dense(64, 10, dtype=np.float64))
 for p in linear.parameters():
     p.value[...] = 0.0
@@ -155,7 +155,7 @@ assert np.allclose(linear.layers[0].W.value, W, atol=1e-12)
 # We train it on mini-batches of 32 images with learning rate 0.1 for 30 epochs, measuring the loss
 # and accuracy on the validation set after every epoch.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 EPOCHS, BATCH, NET_LR = 30, 32, 0.1
 
 
@@ -207,7 +207,7 @@ plt.show()
 #   training loss keeps falling: the network starts to fit details of the training images that do not
 #   carry over to new ones. The gap is measured below too.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 first_loss = history.batch_loss[0]
 decrease = first_loss - h["loss"][-1]
 share_after_3 = (first_loss - h["loss"][2]) / decrease  # epochs 1-3: 10 % of the training
@@ -217,21 +217,21 @@ print(f"share of the total decrease reached after 3 of {EPOCHS} epochs: {share_a
 best_val_epoch = int(np.argmin(h["val_loss"])) + 1
 print(f"lowest validation loss {min(h['val_loss']):.4f} at epoch {best_val_epoch}; "
       f"at the end: train {h['loss'][-1]:.4f} vs val {h['val_loss'][-1]:.4f}")
-assert share_after_3 > 0.75
+assert share_after_3 > 0.7  # 0.72-0.78 over seeds 0-9 (the same under every BLAS kernel tried)
 assert best_val_epoch >= EPOCHS - 2  # validation loss still (slowly) falling at the end
 assert h["val_loss"][-1] > 1.5 * h["loss"][-1]
 test = lrcourse.evaluate(model, loss, X_test, y_test)
 print(f"test set (never used for any decision): loss {test['loss']:.4f}, accuracy {test['accuracy']:.3f}")
 
 # %% [markdown]
-# More than three quarters of the whole decrease in training loss happens in the first 3 of 30 epochs
-# (10 % of the training); the remaining 27 epochs polish. This shape, a fast drop and then a long slow
-# tail, is what motivates the learning-rate schedules of lessons 05 and 07: a rate that suits the fast
+# About three quarters of the whole decrease in training loss happens in the first 3 of 30 epochs
+# (10 % of the training; the next section measures it over five seeds); the remaining 27 epochs polish.
+# This shape, a fast drop and then a long slow tail, is what motivates the learning-rate schedules of lessons 05 and 07: a rate that suits the fast
 # start is not necessarily the one that suits the tail.
 #
-# The validation loss is still creeping down at epoch 30 (its lowest value is at the very end), so this
-# run has not started to overfit in the sense of validation loss rising. But it ends about twice as
-# high as the training loss: the network fits the images it trains on better than new ones, and that gap
+# The validation loss is still creeping down at epoch 30 (its lowest value is in the last three epochs),
+# so this run has not started to overfit in the sense of validation loss rising. But it ends about twice
+# as high as the training loss: the network fits the images it trains on better than new ones, and that gap
 # widens as training goes on. (The first batch's loss, about 2.6, is of the order of $\ln 10 \approx
 # 2.3$: small random initial weights give nearly uniform predictions, like the zero weights above.)
 #
@@ -245,9 +245,10 @@ print(f"test set (never used for any decision): loss {test['loss']:.4f}, accurac
 # comparing learning rates in later lessons, we need to know how much the result moves when *only* the
 # seed changes. Here is the same training with five seeds.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 SEEDS = range(5)
-runs = {seed: train_mlp(seed)[2].history for seed in tqdm(SEEDS, desc="seeds")}
+histories = {seed: train_mlp(seed)[2] for seed in tqdm(SEEDS, desc="seeds")}
+runs = {seed: histories[seed].history for seed in SEEDS}
 final_val_acc = np.array([runs[s]["val_accuracy"][-1] for s in SEEDS])
 final_val_loss = np.array([runs[s]["val_loss"][-1] for s in SEEDS])
 for seed in SEEDS:
@@ -255,6 +256,14 @@ for seed in SEEDS:
 print(f"val accuracy: mean {final_val_acc.mean():.3f}, std {final_val_acc.std(ddof=1):.3f}, "
       f"range {final_val_acc.min():.3f} to {final_val_acc.max():.3f} "
       f"({round((final_val_acc.max() - final_val_acc.min()) * len(y_val))} of {len(y_val)} images)")
+# The two shapes described above, seed by seed.
+shares = np.array([(histories[s].batch_loss[0] - runs[s]["loss"][2])
+                   / (histories[s].batch_loss[0] - runs[s]["loss"][-1]) for s in SEEDS])
+gaps = np.array([runs[s]["val_loss"][-1] / runs[s]["loss"][-1] for s in SEEDS])
+print(f"share of the loss decrease after 3 epochs: {shares.min():.0%} to {shares.max():.0%}; "
+      f"final val loss / train loss: {gaps.min():.1f} to {gaps.max():.1f}")
+assert np.all(shares > 0.7) and np.all(gaps > 1.5)
+assert final_val_acc.min() > 0.93
 
 fig, ax = plt.subplots(figsize=(7, 4))
 for seed in SEEDS:
@@ -266,7 +275,9 @@ plt.show()
 
 # %% [markdown]
 # Same model, same data, same learning rate: the final validation accuracy still moves by a few images
-# out of 360 between seeds. Keep that spread in mind: when a later lesson says one learning rate or
+# out of 360 between seeds. The shapes of the curves do not: on every seed, about three quarters of the
+# loss decrease comes in the first 3 epochs, and the final validation loss is about twice the training
+# loss. Keep that spread in mind: when a later lesson says one learning rate or
 # schedule is better than another, it compares them on the same seeds and only calls a difference
 # real when it is clearly larger than this seed-to-seed noise.
 
@@ -314,7 +325,7 @@ assert moons_history_accuracy[0] == 0.5 and moons_history_accuracy[-1] > 0.95
 # %% [markdown]
 # Before training, this random network happens to predict class 0 everywhere (accuracy 0.50, a coin
 # flip). One epoch (13 updates) already draws a straight boundary in roughly the right direction, which
-# gets 85 % of the points right; by epoch 10 the boundary starts to bend, and by epoch 100 it follows the
+# gets about 85 % of the points right; by epoch 10 the boundary starts to bend, and by epoch 100 it follows the
 # curve of the moons and gets 98 % right, missing mostly points that the noise pushed into the other
 # moon. Each picture is the same five-step loop, run for more updates.
 
