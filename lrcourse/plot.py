@@ -76,10 +76,13 @@ def schedule(schedule, steps, ax=None, *, label=None, log=False, **line_kwargs):
 
 
 def _history_dict(history):
+    """The per-epoch logs, in which ``"lr"`` and Keras 3's ``"learning_rate"`` name the same entry."""
+    from .callbacks import Logs
+
     if hasattr(history, "history"):
-        return history.history
+        return Logs(history.history)
     if isinstance(history, dict):
-        return history
+        return Logs(history)
     raise TypeError(f"history must be a History (from fit) or its .history dict, got {type(history).__name__}")
 
 
@@ -142,7 +145,7 @@ def compare(histories, metric="val_accuracy", ax=None, *, per="epoch", log=False
     """One curve per run: ``histories`` maps a label (e.g. ``"lr=0.1"``) to a History or its dict.
 
     ``metric`` is any per-epoch key (``"loss"``, ``"val_loss"``, ``"accuracy"``, ``"val_accuracy"``,
-    ``"lr"``) or, with ``per="batch"``, ``"loss"``. ``log=True`` uses a log y axis.
+    ``"lr"`` or ``"learning_rate"``) or, with ``per="batch"``, ``"loss"``. ``log=True`` uses a log y axis.
     """
     if not isinstance(histories, dict) or not histories:
         raise TypeError("histories must be a non-empty dict {label: History}")
@@ -204,9 +207,9 @@ def contours(fn, ax, *, levels=25, resolution=200):
 
 
 def trajectory(fn, path_or_paths, ax=None, *, labels=None, levels=25, resolution=200):
-    """Contours of a 2-D function (e.g. ``lrcourse.data.Quadratic``) with one or more optimiser paths.
+    """Contours of a 2-D function (e.g. ``lrcourse.landscapes.Quadratic``) with one or more optimiser paths.
 
-    ``path_or_paths`` is an ``(n, 2)`` array (from :func:`lrcourse.data.descent_path`), a list of
+    ``path_or_paths`` is an ``(n, 2)`` array (from :func:`lrcourse.landscapes.descent_path`), a list of
     them, or a dict ``{label: path}``. The view is ``fn.bounds``; a diverging path leaves it.
     """
     paths = _paths(path_or_paths, labels)

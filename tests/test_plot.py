@@ -137,6 +137,16 @@ def test_history_of_a_real_fit(ax):
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), history.history["accuracy"])
 
 
+def test_learning_rate_and_lr_name_the_same_curve(ax):
+    # a Keras 3 style dict logs "learning_rate"; a lrcourse History logs "lr": each finds the other
+    plot.history({"loss": [1.0, 0.5], "learning_rate": [0.1, 0.01]}, ax=ax)
+    twin = [a for a in ax.figure.axes if a is not ax][0]
+    np.testing.assert_array_equal(twin.get_lines()[0].get_ydata(), [0.1, 0.01])
+    other = Figure().subplots()
+    plot.compare({"run": fake_history([1.0, 0.5], lrs=[0.1, 0.05])}, metric="learning_rate", ax=other)
+    np.testing.assert_array_equal(other.get_lines()[0].get_ydata(), [0.1, 0.05])
+
+
 def test_compare_draws_one_labelled_line_per_run(ax):
     runs = {"lr=0.1": {"val_accuracy": [0.5, 0.7]}, "lr=1": fake_history([1.0, 0.5], val_losses=[1, 2])}
     runs["lr=1"].history["val_accuracy"] = [0.2, 0.1]
