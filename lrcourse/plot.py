@@ -235,31 +235,34 @@ def trajectory(fn, path_or_paths, ax=None, *, labels=None, levels=25, resolution
 _SUGGESTION_COLORS = {"steepest": "C1", "minimum": "C2", "valley": "C3"}
 
 
-def range_test(result, ax=None, *, suggestions=("steepest", "minimum", "valley"), raw=True):
+def range_test(result, ax=None, *, suggestions=("steepest", "minimum", "valley"), raw=True, skip_start=None,
+               skip_end=None):
     """Loss against learning rate from :func:`lrcourse.rangetest.lr_range_test`, log lr axis.
 
     Draws the smoothed loss (the mean over repeats, with a band of one standard deviation), the
     mini-batch losses faintly (``raw=True``) and a dashed vertical line at each suggested lr; the
     y range is cut a little above the starting loss so the divergence spike does not flatten the
-    part that matters.
+    part that matters. ``skip_start``/``skip_end`` go to :meth:`RangeTestResult.suggest`.
     """
     ax = _axes(ax)
     lrs, losses = result.lrs, _finite_or_nan(result.losses)
     if raw and result.raw_losses is not None:
         for i, row in enumerate(result.raw_losses):
             ax.plot(lrs, _finite_or_nan(row), color="0.6", linewidth=0.7, alpha=0.6,
-                    label="batch loss" if i == 0 else None)
-    label = "smoothed loss" if result.losses_std is None else f"smoothed loss, mean of {result.repeats} runs"
+                    label=("validation loss" if getattr(result, "validation", False) else "batch loss")
+                    if i == 0 else None)
+    kind = "validation loss" if getattr(result, "validation", False) else "loss"
+    label = f"smoothed {kind}" if result.losses_std is None else f"smoothed {kind}, mean of {result.repeats} runs"
     ax.plot(lrs, losses, color="C0", linewidth=2, label=label)
     if result.losses_std is not None:
         ax.fill_between(lrs, losses - result.losses_std, losses + result.losses_std, color="C0", alpha=0.2,
                         label="± 1 std over runs")
     for method in suggestions:
         try:
-            index = result.suggest_index(method)
+            index = result.suggest_index(method, skip_start=skip_start, skip_end=skip_end)
         except ValueError:  # too few points for this rule
             continue
-        lr = result.suggest(method)
+        lr = result.suggest(method, skip_start=skip_start, skip_end=skip_end)
         color = _SUGGESTION_COLORS.get(method, "k")
         ax.plot(lrs[index], losses[index], marker="o", color=color, linestyle="none")
         ax.axvline(lr, color=color, linestyle="--", linewidth=1, label=f"{method}: {lr:.2g}")
@@ -271,7 +274,7 @@ def range_test(result, ax=None, *, suggestions=("steepest", "minimum", "valley")
         pad = 0.05 * (top - low) if top > low else 0.05 * abs(top) + 1e-12
         ax.set_ylim(low - pad, top + pad)
     ax.set_xlabel("learning rate (log scale)")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("validation loss" if getattr(result, "validation", False) else "loss")
     title = "Learning-rate range test"
     if result.stopped_early:
         title += " (stopped: loss diverged)"

@@ -18,7 +18,7 @@ import numpy as np
 
 from .callbacks import Callback, Logs
 from .losses import accuracy
-from .utils import check_number, check_positive_int, check_rng
+from .utils import check_data, check_number, check_positive_int, check_rng, check_validation_data
 
 __all__ = ["History", "fit", "evaluate", "predict"]
 
@@ -45,47 +45,6 @@ class History:
     def __repr__(self):
         last = {k: round(v[-1], 4) for k, v in self.history.items() if v}
         return f"History(epochs={len(self.epoch)}, last={last}, diverged={self.diverged})"
-
-
-# --- checking the data ---------------------------------------------------------------------
-
-
-def _count_non_finite(a):
-    """How many entries of a numeric array are NaN or infinite (0 for integer arrays)."""
-    if a.dtype.kind not in "fc":
-        return 0
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(a.sum()):  # one pass, no temporary array: a finite sum means all are finite
-            return 0
-    return int(a.size - np.count_nonzero(np.isfinite(a)))
-
-
-def _check_data(X, y, name="X", dtype=None):
-    """``X`` as a 2-D array (of ``dtype``) and ``y`` with as many rows, both finite."""
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (samples, features), got shape {X.shape}")
-    if len(X) != len(y):
-        raise ValueError(f"{name} has {len(X)} rows but its targets have {len(y)}")
-    if len(X) == 0:
-        raise ValueError(f"{name} is empty")
-    if dtype is not None:
-        X = X.astype(dtype, copy=False)
-    for label, array in ((name, X), (f"the targets of {name}", y)):
-        bad = _count_non_finite(array)
-        if bad:
-            raise ValueError(f"{label} holds {bad} non-finite values (NaN or inf): this is a data problem, "
-                             "not a learning-rate one; remove or impute them before training")
-    return X, y
-
-
-def _check_validation_data(validation_data, dtype):
-    if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
-        shape = getattr(validation_data, "shape", None)
-        got = f"an array of shape {shape}" if shape is not None else repr(validation_data)
-        raise TypeError(f"validation_data must be a pair (X_val, y_val), got {got}")
-    return _check_data(*validation_data, name="validation X", dtype=dtype)
 
 
 def _check_callbacks(callbacks):
@@ -268,9 +227,9 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
     'batch 1: invalid loss nan, terminating training'
 
     """
-    X, y = _check_data(X, y, dtype=model.dtype)
+    X, y = check_data(X, y, dtype=model.dtype)
     if validation_data is not None:
-        X_val, y_val = _check_validation_data(validation_data, model.dtype)
+        X_val, y_val = check_validation_data(validation_data, model.dtype)
     epochs = check_positive_int("epochs", epochs, minimum=0)
     batch_size = check_positive_int("batch_size", batch_size)
     if divergence_threshold is not None:
@@ -386,7 +345,7 @@ def evaluate(model, loss, X, y, batch_size=1024):
     >>> sorted(evaluate(mlp([2, 3], rng=0), SoftmaxCrossEntropy(), np.zeros((4, 2)), np.zeros(4, int)))
     ['accuracy', 'loss']
     """
-    X, y = _check_data(X, y)
+    X, y = check_data(X, y)
     pred = predict(model, X, batch_size)
     result = {"loss": float(loss.forward(pred, y))}
     if getattr(loss, "is_classification", False):

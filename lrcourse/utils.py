@@ -111,3 +111,48 @@ def check_number_or_schedule(name, value, **bounds):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number or a schedule (a callable step -> value), got {value!r}")
     return check_number(name, value, **bounds)
+
+
+def _count_non_finite(a):
+    """How many entries of a numeric array are NaN or infinite (0 for integer arrays)."""
+    if a.dtype.kind not in "fc":
+        return 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(a.sum()):  # one pass, no temporary array: a finite sum means all are finite
+            return 0
+    return int(a.size - np.count_nonzero(np.isfinite(a)))
+
+
+def check_data(X, y, name="X", dtype=None):
+    """``X`` as a 2-D array (of ``dtype``) and ``y`` with as many rows, both finite.
+
+    >>> check_data(np.array([[0.0, np.nan]]), [1])
+    Traceback (most recent call last):
+    ...
+    ValueError: X holds 1 non-finite values (NaN or inf): this is a data problem, not a learning-rate one; remove or impute them before training
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (samples, features), got shape {X.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"{name} has {len(X)} rows but its targets have {len(y)}")
+    if len(X) == 0:
+        raise ValueError(f"{name} is empty")
+    if dtype is not None:
+        X = X.astype(dtype, copy=False)
+    for label, array in ((name, X), (f"the targets of {name}", y)):
+        bad = _count_non_finite(array)
+        if bad:
+            raise ValueError(f"{label} holds {bad} non-finite values (NaN or inf): this is a data problem, "
+                             "not a learning-rate one; remove or impute them before training")
+    return X, y
+
+
+def check_validation_data(validation_data, dtype=None):
+    """``validation_data`` as a checked pair ``(X_val, y_val)`` (see :func:`check_data`)."""
+    if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+        shape = getattr(validation_data, "shape", None)
+        got = f"an array of shape {shape}" if shape is not None else repr(validation_data)
+        raise TypeError(f"validation_data must be a pair (X_val, y_val), got {got}")
+    return check_data(*validation_data, name="validation X", dtype=dtype)
