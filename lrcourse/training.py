@@ -100,20 +100,6 @@ def _all_finite(model):
     return all(np.all(np.isfinite(p.value)) for p in model.parameters())
 
 
-def _stop_diverged(model, optimizer, guard, value, epoch, updates, epoch_start_weights):
-    """Leave the model at its last finite weights and say what happened."""
-    if _all_finite(model):
-        where = f"its weights after update {updates} (the last finite ones)"
-    else:
-        model.load_state_dict(epoch_start_weights)
-        where = f"its weights from the start of epoch {epoch} (the last finite ones kept)"
-    warnings.warn(
-        f"training diverged at epoch {epoch}, update {updates}: batch loss {value:.4g}, smoothed "
-        f"{guard.smoothed:.4g} (first batch: {guard.first:.4g}) with learning rate "
-        f"{optimizer.lr_at(optimizer.iterations):.4g}; stopped, the model keeps {where}. "
-        "Try a smaller learning rate.", RuntimeWarning, stacklevel=3)
-
-
 class _EpochMeans:
     """Sample-weighted means of the batch losses (and accuracies) of one epoch."""
 
@@ -164,6 +150,126 @@ def _progress_bar(show, total):
 
 def _overrides(callback, hook):
     return getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
+class _Run:
+    """Everything ``fit`` does around lesson 01's loop: checks, records, callbacks, the guard.
+
+    ``fit`` calls it at fixed points of the loop: ``begin_epoch``, ``begin_batch``,
+    ``diverges(loss)`` (before the update), ``end_batch`` (after it) and ``end_epoch``.
+    """
+
+    def __init__(self, model, loss, optimizer, X, y, epochs, batch_size, validation_data, callbacks, shuffle,
+                 rng, progress, divergence_threshold):
+        X, y = check_data(X, y, dtype=model.dtype)
+        self.validation = None if validation_data is None else check_validation_data(validation_data, model.dtype)
+        self.epochs = check_positive_int("epochs", epochs, minimum=0)
+        batch_size = check_positive_int("batch_size", batch_size)
+        if divergence_threshold is not None:
+            divergence_threshold = check_number("divergence_threshold", divergence_threshold, low=1,
+                                                low_inclusive=False)
+        self.batches = _Batches(X, y, batch_size, shuffle, check_rng(rng))
+        self.callbacks = _check_callbacks(callbacks)
+        self.model, self.loss, self.optimizer = model, loss, optimizer
+        self.history = History()
+        for cb in self.callbacks:
+            cb.model, cb.optimizer, cb.history = model, optimizer, self.history
+        # Per-batch hooks only of callbacks that override them, so an unused hook costs nothing.
+        self.on_batch_begin = [cb.on_batch_begin for cb in self.callbacks if _overrides(cb, "on_batch_begin")]
+        self.on_batch_end = [cb.on_batch_end for cb in self.callbacks if _overrides(cb, "on_batch_end")]
+        self.guard = None if divergence_threshold is None else _DivergenceGuard(divergence_threshold)
+        self.classification = getattr(loss, "is_classification", False)
+        total = self.epochs * self.batches.per_epoch
+        self.batch_loss, self.batch_lr = np.empty(total), np.empty(total)
+        self.updates = 0
+        self.progress = progress
+        self.stopped_by_guard = False
+
+    def __enter__(self):
+        self._context = contextlib.ExitStack()
+        self._context.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
+        self._context.enter_context(_no_input_grad(self.model))
+        self.bar = self._context.enter_context(_progress_bar(self.progress, len(self.batch_loss)))
+        self.model.stop_training = False
+        self.model.train()
+        for cb in self.callbacks:
+            cb.on_train_begin(Logs())
+        return self
+
+    def __exit__(self, *exc):
+        self._context.close()
+        if exc[0] is None:
+            self.history.batch_loss = self.batch_loss[:self.updates].copy()
+            self.history.batch_lr = self.batch_lr[:self.updates].copy()
+            for cb in self.callbacks:
+                cb.on_train_end(Logs())
+
+    def begin_epoch(self, epoch):
+        self.epoch = epoch
+        for cb in self.callbacks:
+            cb.on_epoch_begin(epoch, Logs())
+        self.means = _EpochMeans(self.classification)
+        # Cheap once per epoch, and what a blown-up model falls back to (see diverges).
+        self.epoch_start_weights = self.model.state_dict() if self.guard is not None else None
+
+    def begin_batch(self):
+        for hook in self.on_batch_begin:
+            hook(self.updates, Logs())
+
+    def diverges(self, value):
+        """fit's guard, before the update: stop, leaving the model at its last finite weights."""
+        if self.guard is None or not self.guard.diverged(value):
+            return False
+        self.history.diverged = self.stopped_by_guard = True
+        if _all_finite(self.model):
+            kept = f"its weights after update {self.updates} (the last finite ones)"
+        else:
+            self.model.load_state_dict(self.epoch_start_weights)
+            kept = f"its weights from the start of epoch {self.epoch} (the last finite ones kept)"
+        warnings.warn(
+            f"training diverged at epoch {self.epoch}, update {self.updates}: batch loss {value:.4g}, smoothed "
+            f"{self.guard.smoothed:.4g} (first batch: {self.guard.first:.4g}) with learning rate "
+            f"{self.optimizer.lr_at(self.optimizer.iterations):.4g}; stopped, the model keeps {kept}. "
+            "Try a smaller learning rate.", RuntimeWarning, stacklevel=3)
+        return True
+
+    def end_batch(self, value, pred, yb):
+        """Record the update just made and tell the callbacks; True when one asks to stop."""
+        lr = self.optimizer.lr
+        self.batch_loss[self.updates], self.batch_lr[self.updates] = value, lr
+        self.means.add(value, pred, yb)
+        if self.on_batch_end:
+            logs = Logs(loss=value, lr=lr)
+            for hook in self.on_batch_end:
+                hook(self.updates, logs)
+        if not math.isfinite(value):  # reached only with the guard off (Keras' design)
+            if not self.history.diverged and not self.model.stop_training:
+                warnings.warn(f"batch loss {value} at update {self.updates}: training goes on because "
+                              "divergence_threshold is None (pass callbacks=[TerminateOnNaN()] to stop)",
+                              RuntimeWarning, stacklevel=3)
+            self.history.diverged = True
+        self.updates += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            if self.updates % 10 == 1:
+                self.bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.3g}", refresh=False)
+        return self.model.stop_training
+
+    def end_epoch(self):
+        """Log the epoch (with validation) and tell the callbacks; True when training goes on."""
+        logs = self.means.logs(self.optimizer.lr)
+        if self.validation is not None:
+            logs.update({f"val_{k}": v for k, v in evaluate(self.model, self.loss, *self.validation).items()})
+            self.model.train()
+        for cb in self.callbacks:
+            cb.on_epoch_end(self.epoch, logs)
+        self.history.epoch.append(self.epoch)
+        for key, value in logs.items():
+            self.history.history.setdefault(key, []).append(value)
+        if self.model.stop_training:
+            self.history.stopped_epoch = self.epoch
+            return False
+        return True
 
 
 # --- fit -----------------------------------------------------------------------------------
@@ -227,93 +333,24 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
     'batch 1: invalid loss nan, terminating training'
 
     """
-    X, y = check_data(X, y, dtype=model.dtype)
-    if validation_data is not None:
-        X_val, y_val = check_validation_data(validation_data, model.dtype)
-    epochs = check_positive_int("epochs", epochs, minimum=0)
-    batch_size = check_positive_int("batch_size", batch_size)
-    if divergence_threshold is not None:
-        divergence_threshold = check_number("divergence_threshold", divergence_threshold, low=1,
-                                            low_inclusive=False)
-    batches = _Batches(X, y, batch_size, shuffle, check_rng(rng))
-    callbacks = _check_callbacks(callbacks)
-    history = History()
-    for cb in callbacks:
-        cb.model, cb.optimizer, cb.history = model, optimizer, history
-    on_batch_begin = [cb.on_batch_begin for cb in callbacks if _overrides(cb, "on_batch_begin")]
-    on_batch_end = [cb.on_batch_end for cb in callbacks if _overrides(cb, "on_batch_end")]
-    guard = _DivergenceGuard(divergence_threshold) if divergence_threshold is not None else None
-    classification = getattr(loss, "is_classification", False)
-    batch_loss = np.empty(epochs * batches.per_epoch)
-    batch_lr = np.empty(epochs * batches.per_epoch)
-    updates = 0
-
-    model.stop_training = False
-    model.train()
-    for cb in callbacks:
-        cb.on_train_begin(Logs())
-    with (np.errstate(over="ignore", invalid="ignore", divide="ignore"), _no_input_grad(model),
-          _progress_bar(progress, epochs * batches.per_epoch) as bar):
-        for epoch in range(epochs):
-            for cb in callbacks:
-                cb.on_epoch_begin(epoch, Logs())
-            means = _EpochMeans(classification)
-            epoch_start_weights = model.state_dict() if guard is not None else None
-            for xb, yb in batches.epoch():
-                for hook in on_batch_begin:
-                    hook(updates, Logs())
-                pred = model.forward(xb)
-                value = loss.forward(pred, yb)
-                if guard is not None and guard.diverged(value):
-                    history.diverged = True
-                    _stop_diverged(model, optimizer, guard, value, epoch, updates, epoch_start_weights)
+    run = _Run(model, loss, optimizer, X, y, epochs, batch_size, validation_data, callbacks, shuffle, rng,
+               progress, divergence_threshold)
+    with run:
+        for epoch in range(run.epochs):
+            run.begin_epoch(epoch)
+            for xb, yb in run.batches.epoch():
+                run.begin_batch()
+                pred = model.forward(xb)              # 1. predict
+                value = loss.forward(pred, yb)        # 2. measure the loss
+                if run.diverges(value):               # (fit's guard: stop before a blown-up update)
                     break
-                model.backward(loss.backward())
-                optimizer.step()
-
-                lr = optimizer.lr
-                batch_loss[updates], batch_lr[updates] = value, lr
-                means.add(value, pred, yb)
-                if on_batch_end:
-                    logs = Logs(loss=value, lr=lr)
-                    for hook in on_batch_end:
-                        hook(updates, logs)
-                if not math.isfinite(value):
-                    _note_non_finite(history, model, value, updates)
-                updates += 1
-                if bar is not None:
-                    bar.update(1)
-                    if updates % 10 == 1:
-                        bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.3g}", refresh=False)
-                if model.stop_training:
+                model.backward(loss.backward())       # 3. gradients of the loss, into p.grad
+                optimizer.step()                      # 4. update the weights
+                if run.end_batch(value, pred, yb):    # record; a callback may stop training
                     break
-            if guard is not None and history.diverged:
+            if run.stopped_by_guard or not run.end_epoch():
                 break
-            logs = means.logs(optimizer.lr)
-            if validation_data is not None:
-                logs.update({f"val_{k}": v for k, v in evaluate(model, loss, X_val, y_val).items()})
-                model.train()
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
-            history.epoch.append(epoch)
-            for key, value_ in logs.items():
-                history.history.setdefault(key, []).append(value_)
-            if model.stop_training:
-                history.stopped_epoch = epoch
-                break
-    history.batch_loss = batch_loss[:updates].copy()
-    history.batch_lr = batch_lr[:updates].copy()
-    for cb in callbacks:
-        cb.on_train_end(Logs())
-    return history
-
-
-def _note_non_finite(history, model, value, update):
-    """With the guard off, a NaN/inf loss is recorded; fit warns once unless a callback stopped training."""
-    if not history.diverged and not model.stop_training:
-        warnings.warn(f"batch loss {value} at update {update}: training goes on because divergence_threshold "
-                      "is None (pass callbacks=[TerminateOnNaN()] to stop)", RuntimeWarning, stacklevel=3)
-    history.diverged = True
+    return run.history
 
 
 def predict(model, X, batch_size=1024):
