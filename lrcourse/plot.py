@@ -15,6 +15,8 @@ axes wherever they are the x axis or share a panel with a loss.
 
 import numpy as np
 
+from .utils import check_choice
+
 __all__ = ["schedule", "history", "compare", "trajectory", "range_test"]
 
 
@@ -88,20 +90,19 @@ def _history_dict(history):
 
 def _series(history, metric, per):
     """x values and the metric's values, per epoch or per batch (update)."""
+    check_choice("per", per, ("epoch", "batch"))
     if per == "epoch":
         logs = _history_dict(history)
         if metric not in logs:
             raise ValueError(f"history has no {metric!r}; it has {sorted(logs)}")
         values = np.asarray(logs[metric], dtype=float)
         return np.arange(1, len(values) + 1), values
-    if per == "batch":
-        if metric != "loss":
-            raise ValueError(f"per='batch' has only the loss, got metric={metric!r}")
-        if not hasattr(history, "batch_loss"):
-            raise TypeError("per='batch' needs the History object returned by fit, not a dict")
-        values = np.asarray(history.batch_loss, dtype=float)
-        return np.arange(len(values)), values
-    raise ValueError(f"per must be 'epoch' or 'batch', got {per!r}")
+    if metric != "loss":
+        raise ValueError(f"per='batch' has only the loss, got metric={metric!r}")
+    if not hasattr(history, "batch_loss"):
+        raise TypeError("per='batch' needs the History object returned by fit, not a dict")
+    values = np.asarray(history.batch_loss, dtype=float)
+    return np.arange(len(values)), values
 
 
 def history(history, ax=None, *, metric="loss", per="epoch", lr=True):

@@ -581,11 +581,10 @@ class CyclicLR(Schedule):
         """
         return CyclicMomentum(self, base_momentum, max_momentum)
 
-    def _height(self, t):
-        """``h * scale``: where update ``t`` sits in its cycle (0 at the bottom, 1 at the top), scaled.
-
-        Shared by the lr and the momentum, which form their values in PyTorch's order.
-        """
+    def _phase(self, t):
+        """``(h, scale)``: where update ``t`` sits in its cycle (0 at the bottom, 1 at the top) and
+        the height's scale. Shared by the lr and the momentum, which form their values in PyTorch's
+        order, ``(top - bottom) * h * scale``."""
         up = float(self.step_size_up)
         total = up + (up if self.step_size_down is None else float(self.step_size_down))
         ratio = up / total
@@ -593,7 +592,7 @@ class CyclicLR(Schedule):
         x = 1.0 + t / total - cycle
         rising = x <= ratio
         h = _where(rising, x, x - 1) / _where(rising, ratio, ratio - 1)
-        return h * self._scale(cycle, t)
+        return h, self._scale(cycle, t)
 
     def _scale(self, cycle, t):
         if self.scale_fn is not None:
@@ -605,7 +604,8 @@ class CyclicLR(Schedule):
         return _power(self.gamma, t)
 
     def _formula(self, t):
-        return self.base_lr + (self.max_lr - self.base_lr) * self._height(t)
+        h, scale = self._phase(t)
+        return self.base_lr + (self.max_lr - self.base_lr) * h * scale
 
 
 def _apply(fn, x):
@@ -640,7 +640,8 @@ class CyclicMomentum(Schedule):
         _check_momentum_order(self.base_momentum, self.max_momentum)
 
     def _formula(self, t):
-        return self.max_momentum - (self.max_momentum - self.base_momentum) * self.lr_schedule._height(t)
+        h, scale = self.lr_schedule._phase(t)
+        return self.max_momentum - (self.max_momentum - self.base_momentum) * h * scale
 
 
 def _check_momentum_order(base_momentum, max_momentum):

@@ -119,7 +119,7 @@ def test_history_accepts_a_plain_dict_and_can_skip_the_lr(ax):
 def test_history_errors(ax):
     with pytest.raises(ValueError, match="history has no 'val_accuracy'"):
         plot.history(fake_history([1.0]), ax=ax, metric="val_accuracy")
-    with pytest.raises(ValueError, match="per must be 'epoch' or 'batch'"):
+    with pytest.raises(ValueError, match="per must be one of 'epoch', 'batch', got 'step'"):
         plot.history(fake_history([1.0]), ax=ax, per="step")
     with pytest.raises(TypeError, match="history must be a History"):
         plot.history([1.0, 2.0], ax=ax)
