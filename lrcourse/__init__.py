@@ -7,9 +7,11 @@
 ...                        X, y, epochs=2, rng=0)
 >>> len(history.history["loss"])
 2
+
+``lrcourse.plot`` (matplotlib figures) is imported on first use, so ``import lrcourse`` stays light.
 """
 
-from . import callbacks, data, gradcheck, losses, nn, optim, rangetest, schedules, training
+from . import callbacks, data, gradcheck, landscapes, losses, nn, optim, rangetest, schedules, training
 from .callbacks import Callback, EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
 from .losses import MeanSquaredError, SoftmaxCrossEntropy, accuracy
 from .nn import Dense, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh, load, mlp, save
@@ -18,3 +20,12 @@ from .rangetest import RangeTestResult, lr_range_test
 from .training import History, evaluate, fit, predict
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # Plotting needs matplotlib; import it only when lrcourse.plot is first used.
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module 'lrcourse' has no attribute {name!r}")

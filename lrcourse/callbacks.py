@@ -1,7 +1,9 @@
 """Callbacks: code that ``fit`` calls at fixed points of training, with Keras 3 semantics.
 
 ``fit`` sets ``callback.model``, ``callback.optimizer`` and ``callback.history`` before training.
-A callback stops training by setting ``self.model.stop_training = True``, as in Keras.
+A callback stops training by setting ``self.model.stop_training = True``, as in Keras. The ``logs``
+it receives are :class:`Logs`: the learning rate is ``logs["lr"]``, and Keras 3's name
+``logs["learning_rate"]`` finds it too, as does ``monitor="learning_rate"``.
 
 >>> stopper = EarlyStopping(monitor="val_loss", patience=2)
 >>> stopper.patience
@@ -13,7 +15,35 @@ import warnings
 
 import numpy as np
 
-__all__ = ["Callback", "EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN"]
+from .utils import check_choice, check_number, check_positive_int
+
+__all__ = ["Callback", "EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN", "Logs"]
+
+# Keras 3 logs the learning rate as "learning_rate"; lrcourse as "lr". Either name finds it.
+_ALIASES = {"learning_rate": "lr", "lr": "learning_rate"}
+
+
+class Logs(dict):
+    """A dict of logged values in which ``"lr"`` and ``"learning_rate"`` name the same entry.
+
+    >>> logs = Logs(loss=0.5, lr=0.1)
+    >>> logs["learning_rate"], "learning_rate" in logs, logs.get("learning_rate")
+    (0.1, True, 0.1)
+    >>> sorted(logs)
+    ['loss', 'lr']
+    """
+
+    def __missing__(self, key):
+        alias = _ALIASES.get(key)
+        if alias is not None and dict.__contains__(self, alias):
+            return dict.__getitem__(self, alias)
+        raise KeyError(key)
+
+    def __contains__(self, key):
+        return dict.__contains__(self, key) or dict.__contains__(self, _ALIASES.get(key, key))
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
 
 
 class Callback:
@@ -46,14 +76,8 @@ class Callback:
         pass
 
 
-def _check_mode(mode):
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-    return mode
-
-
 def _get_monitor_value(monitor, logs, who):
-    value = (logs or {}).get(monitor)
+    value = Logs(logs or {}).get(monitor)
     if value is None:
         warnings.warn(f"{who} is conditioned on metric {monitor!r}, which is not available. "
                       f"Available metrics are: {','.join(logs or {})}", stacklevel=3)
@@ -77,14 +101,12 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):
         self.monitor = monitor
-        self.min_delta = abs(float(min_delta))
-        if patience < 0:
-            raise ValueError(f"patience must be >= 0, got {patience!r}")
-        self.patience = patience
-        self.mode = _check_mode(mode)
-        self.baseline = baseline
-        self.restore_best_weights = restore_best_weights
-        self.start_from_epoch = start_from_epoch
+        self.min_delta = abs(check_number("min_delta", min_delta))
+        self.patience = check_positive_int("patience", patience, minimum=0)
+        self.mode = check_choice("mode", mode, ("auto", "min", "max"))
+        self.baseline = None if baseline is None else check_number("baseline", baseline)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.start_from_epoch = check_positive_int("start_from_epoch", start_from_epoch, minimum=0)
         self._minimize = self._direction()
 
     def _direction(self):
@@ -152,17 +174,13 @@ class ReduceLROnPlateau(Callback):
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4,
                  cooldown=0, min_lr=0.0):
-        if not 0.0 < factor < 1.0:
-            raise ValueError(f"factor must be in (0, 1), got {factor!r}")
-        if min_lr < 0:
-            raise ValueError(f"min_lr must be >= 0, got {min_lr!r}")
         self.monitor = monitor
-        self.factor = float(factor)
-        self.patience = patience
-        self.mode = _check_mode(mode)
-        self.min_delta = min_delta
-        self.cooldown = cooldown
-        self.min_lr = min_lr
+        self.factor = check_number("factor", factor, low=0, high=1, low_inclusive=False, high_inclusive=False)
+        self.patience = check_positive_int("patience", patience, minimum=0)
+        self.mode = check_choice("mode", mode, ("auto", "min", "max"))
+        self.min_delta = check_number("min_delta", min_delta)
+        self.cooldown = check_positive_int("cooldown", cooldown, minimum=0)
+        self.min_lr = check_number("min_lr", min_lr, low=0)
         self._reset()
 
     def _reset(self):
@@ -202,10 +220,15 @@ class ReduceLROnPlateau(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch loss is NaN or infinite (Keras ``TerminateOnNaN``).
+    """Stop training after a batch whose loss is NaN or infinite (Keras ``TerminateOnNaN``).
 
-    ``fit`` already stops on divergence; this callback is for loops that disable that check
-    (``divergence_threshold=None``) but still want to stop on NaN.
+    As in Keras, the batch has been applied when this callback sees its loss; training stops at the
+    end of that batch, the epoch is closed and logged (its loss entry is non-finite). It takes effect
+    only with ``fit(..., divergence_threshold=None)``: otherwise fit's own divergence guard stops
+    training *before* a NaN/inf batch is applied, and no callback sees that loss (see :func:`fit`).
+
+    >>> TerminateOnNaN().on_batch_end(0, {"loss": 0.7}) is None
+    True
     """
 
     def on_batch_end(self, step, logs=None):

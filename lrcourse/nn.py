@@ -15,7 +15,7 @@ import zipfile
 
 import numpy as np
 
-from .utils import check_rng
+from .utils import check_choice, check_number, check_positive_int, check_rng
 
 __all__ = [
     "Parameter", "Module", "Dense", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Sequential", "mlp",
@@ -103,15 +103,22 @@ class Module:
         unexpected = sorted(set(state) - set(params))
         if missing or unexpected:
             raise ValueError(f"state does not match the model: missing {missing}, unexpected {unexpected}")
+        values = {}
         for name, p in params.items():
             value = np.asarray(state[name])
             if value.shape != p.value.shape:
                 raise ValueError(
                     f"parameter {name!r}: saved shape {value.shape} does not match the model's {p.value.shape}")
-            if not np.all(np.isfinite(value)):
-                raise ValueError(f"parameter {name!r} holds non-finite values")
+            if value.dtype.kind not in "biuf":
+                raise ValueError(f"parameter {name!r} holds values of dtype {value.dtype}, not numbers")
+            # Checked in the model's dtype: 1e300 is finite in float64 but inf in float32.
+            with np.errstate(over="ignore", invalid="ignore"):
+                values[name] = value.astype(p.value.dtype)
+            if not np.all(np.isfinite(values[name])):
+                raise ValueError(f"parameter {name!r} holds values that are not finite in the model's "
+                                 f"dtype {p.value.dtype} (NaN, inf, or too large to represent)")
         for name, p in params.items():
-            p.value[...] = state[name]
+            p.value[...] = values[name]
 
     @property
     def dtype(self):
@@ -121,14 +128,13 @@ class Module:
 
 def _init_weights(init, fan_in, fan_out, rng, dtype):
     # He suits ReLU (keeps activation variance ~1), Glorot suits tanh/sigmoid.
+    check_choice("init", init, ("he", "glorot", "normal"))
     if init == "he":
         std = np.sqrt(2.0 / fan_in)
     elif init == "glorot":
         std = np.sqrt(2.0 / (fan_in + fan_out))
-    elif init == "normal":
-        std = 0.01
     else:
-        raise ValueError(f"init must be 'he', 'glorot' or 'normal', got {init!r}")
+        std = 0.01
     return (rng.standard_normal((fan_in, fan_out)) * std).astype(dtype)
 
 
@@ -149,10 +155,8 @@ class Dense(Module):
     """
 
     def __init__(self, in_features, out_features, *, init="he", rng=None, dtype=np.float32):
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = check_positive_int("in_features", in_features)
+        self.out_features = check_positive_int("out_features", out_features)
         rng = check_rng(rng)
         self.W = Parameter(_init_weights(init, in_features, out_features, rng, dtype), "W")
         self.b = Parameter(np.zeros(out_features, dtype=dtype), "b")
@@ -199,7 +203,7 @@ class LeakyReLU(Module):
     """``y = x`` where ``x > 0``, else ``negative_slope * x``."""
 
     def __init__(self, negative_slope=0.01):
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = check_number("negative_slope", negative_slope)
 
     def forward(self, x):
         self._slope = np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)
@@ -313,8 +317,7 @@ def mlp(sizes, activation="relu", rng=None, dtype=np.float32):
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes needs at least an input and an output size, got {sizes!r}")
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    check_choice("activation", activation, sorted(_ACTIVATIONS))
     init = "he" if activation in ("relu", "leaky_relu") else "glorot"
     rng = check_rng(rng)
     layers = []
@@ -325,16 +328,27 @@ def mlp(sizes, activation="relu", rng=None, dtype=np.float32):
     return Sequential(*layers)
 
 
+def _npz_path(path):
+    # numpy adds ".npz" to a name without it; load must find the file under the name save was given.
+    path = os.fspath(path)
+    return path if path.endswith(".npz") else path + ".npz"
+
+
 def save(model, path):
-    """Save the model's parameters to a ``.npz`` file.
+    """Save the model's parameters to a ``.npz`` file (``.npz`` is added to a name without it).
+
+    Returns the path written.
 
     >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.npz"
-    >>> save(mlp([2, 3], rng=0), path)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model"
+    >>> save(mlp([2, 3], rng=0), path).endswith("model.npz")
+    True
     >>> load(mlp([2, 3], rng=1), path).state_dict()["0.W"].shape
     (2, 3)
     """
+    path = _npz_path(path)
     np.savez(path, **model.state_dict())
+    return path
 
 
 def load(model, path):
@@ -344,6 +358,8 @@ def load(model, path):
     naming the file and the parameter; the model is then left unchanged.
     """
     path = os.fspath(path)
+    if not os.path.exists(path) and os.path.exists(_npz_path(path)):
+        path = _npz_path(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no saved model at {path!r}")
     try:

@@ -5,6 +5,7 @@ optimizer takes ``lr`` as a float or as a schedule: any callable ``step -> float
 number of updates done so far (0 on the first update), such as those in ``lrcourse.schedules``.
 The learning rate actually used on an update is ``lr(step) * lr_scale``; ``lr_scale`` (1.0 by default)
 is what :class:`lrcourse.callbacks.ReduceLROnPlateau` lowers, so it composes with any schedule.
+``optimizer.lr_at(step)`` answers which rate update ``step`` uses.
 
 >>> import numpy as np
 >>> from lrcourse.nn import Parameter
@@ -21,23 +22,53 @@ import math
 import numpy as np
 
 from .nn import Parameter
+from .utils import check_flag, check_number, check_number_or_schedule
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam"]
 
 
-def _check_hyper(name, value, low, high=None, *, high_inclusive=False):
-    """Validate a float hyperparameter (a callable schedule is checked when it is evaluated)."""
-    if callable(value):
+def _check_params(params):
+    if callable(params) or hasattr(params, "named_parameters"):
+        raise TypeError(f"params must be a list of Parameters: pass model.parameters() (with the "
+                        f"parentheses), got {params!r}")
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"params must be a list of Parameters (model.parameters()), got {params!r}") from None
+    if not params:
+        raise ValueError("params is empty: pass model.parameters()")
+    for p in params:
+        if not isinstance(p, Parameter):
+            raise TypeError(f"params must be lrcourse.nn.Parameter objects, got {type(p).__name__}")
+    return params
+
+
+def _at(name, value, step, high=None):
+    """A hyperparameter's value at update ``step``: itself if a number, else its schedule's value.
+
+    A schedule's value must be finite, >= 0 and (with ``high``) < ``high``.
+    """
+    if not callable(value):
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number or a schedule (callable step -> float), got {value!r}")
-    value = float(value)
-    if math.isnan(value) or value < low or (high is not None and (value > high or (value == high and not high_inclusive))):
-        bound = f"[{low}, {high}{']' if high_inclusive else ')'}" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {'in ' if high is not None else ''}{bound}, got {value!r}")
-    if math.isinf(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
+    out = float(value(step))
+    if not (math.isfinite(out) and out >= 0 and (high is None or out < high)):
+        bound = "a finite number >= 0" + (f" and < {high}" if high is not None else "")
+        raise ValueError(f"the {name} schedule returned {out!r} at step {step}; it must be {bound}")
+    return out
+
+
+def _number(name, value, **bounds):
+    """A hyperparameter that must stay a number (no schedule)."""
+    if callable(value):
+        raise TypeError(f"{name} must be a number, not a schedule, got {value!r}")
+    return check_number(name, value, **bounds)
+
+
+def _decayed(p, weight_decay):
+    """The gradient with L2 weight decay added (PyTorch's ``weight_decay``): ``g + weight_decay * w``."""
+    if weight_decay:
+        return p.grad + weight_decay * p.value
+    return p.grad
 
 
 class Optimizer:
@@ -47,44 +78,34 @@ class Optimizer:
     """
 
     def __init__(self, params, lr):
-        params = list(params)
-        if not params:
-            raise ValueError("params is empty: pass model.parameters()")
-        for p in params:
-            if not isinstance(p, Parameter):
-                raise TypeError(f"params must be lrcourse.nn.Parameter objects, got {type(p).__name__}")
-        self.params = params
-        self._lr = _check_hyper("lr", lr, 0.0)
+        self.params = _check_params(params)
+        self._lr = check_number_or_schedule("lr", lr, low=0)
         self.iterations = 0
         self.lr_scale = 1.0
-        self._last_base_lr = None
+        self._last_base_lr = None  # lr(step) of the most recent update, so reading .lr costs nothing
         # One scratch array per parameter, so updates allocate nothing per step.
-        self._scratch = [np.empty_like(p.value) for p in params]
+        self._scratch = [np.empty_like(p.value) for p in self.params]
 
-    @staticmethod
-    def _evaluate(name, value, step, low=0.0, high=None):
-        if not callable(value):
-            return value
-        out = float(value(step))
-        if not (math.isfinite(out) and out >= low and (high is None or out < high)):
-            raise ValueError(f"the {name} schedule returned {out!r} at step {step}")
-        return out
+    def lr_at(self, step):
+        """The learning rate update number ``step`` uses (0 = the first): ``lr(step) * lr_scale``.
+
+        >>> opt = SGD([Parameter(np.zeros(1))], lr=lambda step: 0.1 / (1 + step))
+        >>> opt.lr_at(0), opt.lr_at(4)
+        (0.1, 0.02)
+        """
+        return _at("lr", self._lr, step) * self.lr_scale
 
     @property
     def lr(self):
         """The learning rate of the most recent update (of the first, before any), times ``lr_scale``."""
         if self._last_base_lr is None:
-            self._last_base_lr = self._evaluate("lr", self._lr, 0)
+            self._last_base_lr = _at("lr", self._lr, 0)
         return self._last_base_lr * self.lr_scale
 
     @lr.setter
     def lr(self, value):
-        self._lr = _check_hyper("lr", value, 0.0)
+        self._lr = check_number_or_schedule("lr", value, low=0)
         self._last_base_lr = None
-
-    @property
-    def last_lr(self):
-        return self.lr
 
     def zero_grad(self):
         for p in self.params:
@@ -93,7 +114,7 @@ class Optimizer:
     def step(self):
         """Apply one update with the current gradients."""
         step = self.iterations
-        base_lr = self._evaluate("lr", self._lr, step)
+        base_lr = _at("lr", self._lr, step)
         self._last_base_lr = base_lr
         self._update(base_lr * self.lr_scale, step)
         self.iterations = step + 1
@@ -120,12 +141,6 @@ class Optimizer:
         self.iterations = state["iterations"]
         self.lr_scale = state["lr_scale"]
         self._last_base_lr = state["last_base_lr"]
-
-    def _grad(self, i, p, weight_decay):
-        """The gradient with L2 weight decay added (PyTorch's ``weight_decay``)."""
-        if weight_decay:
-            return p.grad + weight_decay * p.value
-        return p.grad
 
     def __repr__(self):
         lr = self._lr if callable(self._lr) else f"{self._lr:g}"
@@ -155,41 +170,45 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(params, lr)
-        self.momentum = _check_hyper("momentum", momentum, 0.0, 1.0)
-        self.weight_decay = _check_hyper("weight_decay", weight_decay, 0.0)
-        if callable(self.weight_decay):
-            raise TypeError("weight_decay must be a number")
-        if nesterov and not callable(self.momentum) and self.momentum == 0:
+        self.momentum = check_number_or_schedule("momentum", momentum, low=0, high=1, high_inclusive=False)
+        self.weight_decay = _number("weight_decay", weight_decay, low=0)
+        self.nesterov = check_flag("nesterov", nesterov)
+        self._uses_velocity = callable(self.momentum) or self.momentum > 0
+        if self.nesterov and not self._uses_velocity:
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0.0")
-        self.nesterov = bool(nesterov)
         self.velocity = [np.zeros_like(p.value) for p in self.params]
 
     def _state_arrays(self):
         return ("velocity",)
 
     def _update(self, lr, step):
-        momentum = self._evaluate("momentum", self.momentum, step, 0.0, 1.0)
-        for i, p in enumerate(self.params):
-            g = self._grad(i, p, self.weight_decay)
-            if momentum or callable(self.momentum):
-                v = self.velocity[i]
+        momentum = _at("momentum", self.momentum, step, high=1.0)
+        for p, v, scratch in zip(self.params, self.velocity, self._scratch):
+            g = _decayed(p, self.weight_decay)
+            if self._uses_velocity:
                 v *= momentum
-                v += g
+                v += g                                    # v <- m v + g
                 if self.nesterov:
-                    np.multiply(v, momentum, out=self._scratch[i])
-                    self._scratch[i] += g
-                    g = self._scratch[i]
+                    np.multiply(v, momentum, out=scratch)
+                    scratch += g                          # g + m v
+                    g = scratch
                 else:
                     g = v
-            np.multiply(g, lr, out=self._scratch[i])
-            p.value -= self._scratch[i]
+            np.multiply(g, lr, out=scratch)
+            p.value -= scratch                            # w <- w - lr g
 
 
 class Adagrad(Optimizer):
-    """Adagrad: each weight's step shrinks with its accumulated squared gradients.
+    """Adagrad: each weight's step shrinks with its accumulated squared gradients (PyTorch's form).
 
-    ``s <- s + g**2``; ``w <- w - lr * g / (sqrt(s) + eps)`` (PyTorch; eps outside the root).
-    Keras' Adagrad starts ``s`` at 0.1 and defaults to ``lr=0.001``, ``epsilon=1e-7``.
+    ``g = grad + weight_decay * w``; ``s`` starts at ``initial_accumulator_value``; on update ``t``
+    (0-based)::
+
+        s <- s + g**2
+        w <- w - lr / (1 + t * lr_decay) * g / (sqrt(s) + eps)
+
+    Keras' Adagrad starts ``s`` at 0.1 and defaults to ``lr=0.001``, ``epsilon=1e-7``, with no
+    ``lr_decay``.
 
     >>> w = Parameter(np.array([1.0]))
     >>> opt = Adagrad([w], lr=0.5)
@@ -198,31 +217,43 @@ class Adagrad(Optimizer):
     array([0.5])
     """
 
-    def __init__(self, params, lr=0.01, eps=1e-10):
+    def __init__(self, params, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+                 eps=1e-10):
         super().__init__(params, lr)
-        self.eps = _check_hyper("eps", eps, 0.0)
-        self.sum_squares = [np.zeros_like(p.value) for p in self.params]
+        self.lr_decay = _number("lr_decay", lr_decay, low=0)
+        self.weight_decay = _number("weight_decay", weight_decay, low=0)
+        self.initial_accumulator_value = _number("initial_accumulator_value", initial_accumulator_value, low=0)
+        self.eps = _number("eps", eps, low=0)
+        self.sum_squares = [np.full_like(p.value, self.initial_accumulator_value) for p in self.params]
 
     def _state_arrays(self):
         return ("sum_squares",)
 
     def _update(self, lr, step):
-        for i, p in enumerate(self.params):
-            s, tmp = self.sum_squares[i], self._scratch[i]
-            s += p.grad * p.grad
+        lr = lr / (1 + step * self.lr_decay)
+        for p, s, tmp in zip(self.params, self.sum_squares, self._scratch):
+            g = _decayed(p, self.weight_decay)
+            s += g * g                                    # s <- s + g**2
             np.sqrt(s, out=tmp)
             tmp += self.eps
-            np.divide(p.grad, tmp, out=tmp)
+            np.divide(g, tmp, out=tmp)
             tmp *= lr
-            p.value -= tmp
+            p.value -= tmp                                # w <- w - lr g / (sqrt(s) + eps)
 
 
 class RMSprop(Optimizer):
-    """RMSprop: divide the step by a running root-mean-square of recent gradients.
+    """RMSprop: divide the step by a running root-mean-square of recent gradients (PyTorch's form).
 
-    ``a <- alpha * a + (1 - alpha) * g**2``; ``d = g / (sqrt(a) + eps)``; then ``w <- w - lr * d``, or
-    with momentum ``m``: ``b <- m * b + d; w <- w - lr * b`` (PyTorch). Keras defaults to
-    ``lr=0.001``, ``rho=0.9`` and puts ``epsilon=1e-7`` inside the square root.
+    ``g = grad + weight_decay * w``, then::
+
+        a <- alpha * a + (1 - alpha) * g**2
+        d = g / (sqrt(a) + eps)                   centered: ga <- alpha * ga + (1 - alpha) * g,
+                                                            d = g / (sqrt(a - ga**2) + eps)
+        w <- w - lr * d                           momentum m: b <- m * b + d, w <- w - lr * b
+
+    ``centered`` divides by an estimate of the gradient's variance instead of its second moment.
+    Keras defaults to ``lr=0.001``, ``rho=0.9`` and puts ``epsilon=1e-7`` inside the square root.
+    ``momentum`` may be a schedule.
 
     >>> w = Parameter(np.array([1.0]))
     >>> opt = RMSprop([w], lr=0.01, alpha=0.75, eps=0.0)
@@ -231,30 +262,40 @@ class RMSprop(Optimizer):
     array([0.98])
     """
 
-    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0):
+    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
         super().__init__(params, lr)
-        self.alpha = _check_hyper("alpha", alpha, 0.0, 1.0, high_inclusive=True)
-        self.eps = _check_hyper("eps", eps, 0.0)
-        self.momentum = _check_hyper("momentum", momentum, 0.0, 1.0)
+        self.alpha = _number("alpha", alpha, low=0, high=1)
+        self.eps = _number("eps", eps, low=0)
+        self.weight_decay = _number("weight_decay", weight_decay, low=0)
+        self.momentum = check_number_or_schedule("momentum", momentum, low=0, high=1, high_inclusive=False)
+        self.centered = check_flag("centered", centered)
         self.square_avg = [np.zeros_like(p.value) for p in self.params]
+        self.grad_avg = [np.zeros_like(p.value) for p in self.params]
         self.momentum_buffer = [np.zeros_like(p.value) for p in self.params]
 
     def _state_arrays(self):
-        return ("square_avg", "momentum_buffer")
+        return ("square_avg", "grad_avg", "momentum_buffer")
 
     def _update(self, lr, step):
-        momentum = self._evaluate("momentum", self.momentum, step, 0.0, 1.0)
-        for i, p in enumerate(self.params):
-            a, tmp = self.square_avg[i], self._scratch[i]
-            a *= self.alpha
-            a += (1 - self.alpha) * p.grad * p.grad
-            np.sqrt(a, out=tmp)
+        momentum = _at("momentum", self.momentum, step, high=1.0)
+        alpha = self.alpha
+        for p, a, ga, b, tmp in zip(self.params, self.square_avg, self.grad_avg, self.momentum_buffer,
+                                    self._scratch):
+            g = _decayed(p, self.weight_decay)
+            a *= alpha
+            a += (1 - alpha) * g * g                      # a <- alpha a + (1 - alpha) g**2
+            if self.centered:
+                ga *= alpha
+                ga += (1 - alpha) * g                     # ga <- alpha ga + (1 - alpha) g
+                np.subtract(a, ga * ga, out=tmp)
+                np.sqrt(tmp, out=tmp)
+            else:
+                np.sqrt(a, out=tmp)
             tmp += self.eps
-            np.divide(p.grad, tmp, out=tmp)
-            if momentum:
-                b = self.momentum_buffer[i]
+            np.divide(g, tmp, out=tmp)                    # d = g / (sqrt(...) + eps)
+            if momentum or callable(self.momentum):
                 b *= momentum
-                b += tmp
+                b += tmp                                  # b <- m b + d
                 np.multiply(b, lr, out=tmp)
             else:
                 tmp *= lr
@@ -262,16 +303,18 @@ class RMSprop(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam: momentum on the gradient and RMSprop-style scaling, both bias-corrected.
+    """Adam: momentum on the gradient and RMSprop-style scaling, both bias-corrected (PyTorch's form).
 
-    With ``t = step + 1``::
+    ``g = grad + weight_decay * w`` (L2, as PyTorch's Adam; not AdamW); with ``t = step + 1``::
 
         m <- b1 * m + (1 - b1) * g
         v <- b2 * v + (1 - b2) * g**2
         w <- w - lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)
 
-    ``weight_decay`` adds ``weight_decay * w`` to ``g`` (PyTorch's Adam, L2; not AdamW). Keras'
-    default ``epsilon`` is 1e-7 and is added to ``sqrt(v)`` before the bias correction is applied.
+    ``betas = (b1, b2)``; ``b1`` may be a schedule, as PyTorch's ``OneCycleLR`` and ``CyclicLR``
+    cycle it (e.g. ``betas=(one_cycle.momentum_schedule(), 0.999)``); the bias correction then uses
+    the current ``b1``, as PyTorch's does. Keras' default ``epsilon`` is 1e-7 and is added to
+    ``sqrt(v)`` before the bias correction is applied.
 
     >>> w = Parameter(np.array([1.0]))
     >>> opt = Adam([w], lr=0.1)
@@ -282,13 +325,12 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
-        if len(betas) != 2:
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_check_hyper("betas[0]", betas[0], 0.0, 1.0), _check_hyper("betas[1]", betas[1], 0.0, 1.0))
-        if any(callable(b) for b in self.betas):
-            raise TypeError("betas must be numbers")
-        self.eps = _check_hyper("eps", eps, 0.0)
-        self.weight_decay = _check_hyper("weight_decay", weight_decay, 0.0)
+        self.betas = (check_number_or_schedule("betas[0]", betas[0], low=0, high=1, high_inclusive=False),
+                      _number("betas[1]", betas[1], low=0, high=1, high_inclusive=False))
+        self.eps = _number("eps", eps, low=0)
+        self.weight_decay = _number("weight_decay", weight_decay, low=0)
         self.m = [np.zeros_like(p.value) for p in self.params]
         self.v = [np.zeros_like(p.value) for p in self.params]
 
@@ -296,17 +338,17 @@ class Adam(Optimizer):
         return ("m", "v")
 
     def _update(self, lr, step):
-        beta1, beta2 = self.betas
+        beta1 = _at("betas[0]", self.betas[0], step, high=1.0)
+        beta2 = self.betas[1]
         t = step + 1
         step_size = lr / (1 - beta1 ** t)
         bias_correction2_sqrt = math.sqrt(1 - beta2 ** t)
-        for i, p in enumerate(self.params):
-            g = self._grad(i, p, self.weight_decay)
-            m, v, tmp = self.m[i], self.v[i], self._scratch[i]
+        for p, m, v, tmp in zip(self.params, self.m, self.v, self._scratch):
+            g = _decayed(p, self.weight_decay)
             m *= beta1
-            m += (1 - beta1) * g
+            m += (1 - beta1) * g                          # m <- b1 m + (1 - b1) g
             v *= beta2
-            v += (1 - beta2) * g * g
+            v += (1 - beta2) * g * g                      # v <- b2 v + (1 - b2) g**2
             np.sqrt(v, out=tmp)
             tmp /= bias_correction2_sqrt
             tmp += self.eps

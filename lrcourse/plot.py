@@ -15,6 +15,8 @@ axes wherever they are the x axis or share a panel with a loss.
 
 import numpy as np
 
+from .utils import check_choice
+
 __all__ = ["schedule", "history", "compare", "trajectory", "range_test"]
 
 
@@ -76,29 +78,31 @@ def schedule(schedule, steps, ax=None, *, label=None, log=False, **line_kwargs):
 
 
 def _history_dict(history):
+    """The per-epoch logs, in which ``"lr"`` and Keras 3's ``"learning_rate"`` name the same entry."""
+    from .callbacks import Logs
+
     if hasattr(history, "history"):
-        return history.history
+        return Logs(history.history)
     if isinstance(history, dict):
-        return history
+        return Logs(history)
     raise TypeError(f"history must be a History (from fit) or its .history dict, got {type(history).__name__}")
 
 
 def _series(history, metric, per):
     """x values and the metric's values, per epoch or per batch (update)."""
+    check_choice("per", per, ("epoch", "batch"))
     if per == "epoch":
         logs = _history_dict(history)
         if metric not in logs:
             raise ValueError(f"history has no {metric!r}; it has {sorted(logs)}")
         values = np.asarray(logs[metric], dtype=float)
         return np.arange(1, len(values) + 1), values
-    if per == "batch":
-        if metric != "loss":
-            raise ValueError(f"per='batch' has only the loss, got metric={metric!r}")
-        if not hasattr(history, "batch_loss"):
-            raise TypeError("per='batch' needs the History object returned by fit, not a dict")
-        values = np.asarray(history.batch_loss, dtype=float)
-        return np.arange(len(values)), values
-    raise ValueError(f"per must be 'epoch' or 'batch', got {per!r}")
+    if metric != "loss":
+        raise ValueError(f"per='batch' has only the loss, got metric={metric!r}")
+    if not hasattr(history, "batch_loss"):
+        raise TypeError("per='batch' needs the History object returned by fit, not a dict")
+    values = np.asarray(history.batch_loss, dtype=float)
+    return np.arange(len(values)), values
 
 
 def history(history, ax=None, *, metric="loss", per="epoch", lr=True):
@@ -142,7 +146,7 @@ def compare(histories, metric="val_accuracy", ax=None, *, per="epoch", log=False
     """One curve per run: ``histories`` maps a label (e.g. ``"lr=0.1"``) to a History or its dict.
 
     ``metric`` is any per-epoch key (``"loss"``, ``"val_loss"``, ``"accuracy"``, ``"val_accuracy"``,
-    ``"lr"``) or, with ``per="batch"``, ``"loss"``. ``log=True`` uses a log y axis.
+    ``"lr"`` or ``"learning_rate"``) or, with ``per="batch"``, ``"loss"``. ``log=True`` uses a log y axis.
     """
     if not isinstance(histories, dict) or not histories:
         raise TypeError("histories must be a non-empty dict {label: History}")
@@ -204,9 +208,9 @@ def contours(fn, ax, *, levels=25, resolution=200):
 
 
 def trajectory(fn, path_or_paths, ax=None, *, labels=None, levels=25, resolution=200):
-    """Contours of a 2-D function (e.g. ``lrcourse.data.Quadratic``) with one or more optimiser paths.
+    """Contours of a 2-D function (e.g. ``lrcourse.landscapes.Quadratic``) with one or more optimiser paths.
 
-    ``path_or_paths`` is an ``(n, 2)`` array (from :func:`lrcourse.data.descent_path`), a list of
+    ``path_or_paths`` is an ``(n, 2)`` array (from :func:`lrcourse.landscapes.descent_path`), a list of
     them, or a dict ``{label: path}``. The view is ``fn.bounds``; a diverging path leaves it.
     """
     paths = _paths(path_or_paths, labels)
@@ -232,31 +236,34 @@ def trajectory(fn, path_or_paths, ax=None, *, labels=None, levels=25, resolution
 _SUGGESTION_COLORS = {"steepest": "C1", "minimum": "C2", "valley": "C3"}
 
 
-def range_test(result, ax=None, *, suggestions=("steepest", "minimum", "valley"), raw=True):
+def range_test(result, ax=None, *, suggestions=("steepest", "minimum", "valley"), raw=True, skip_start=None,
+               skip_end=None):
     """Loss against learning rate from :func:`lrcourse.rangetest.lr_range_test`, log lr axis.
 
     Draws the smoothed loss (the mean over repeats, with a band of one standard deviation), the
     mini-batch losses faintly (``raw=True``) and a dashed vertical line at each suggested lr; the
     y range is cut a little above the starting loss so the divergence spike does not flatten the
-    part that matters.
+    part that matters. ``skip_start``/``skip_end`` go to :meth:`RangeTestResult.suggest`.
     """
     ax = _axes(ax)
     lrs, losses = result.lrs, _finite_or_nan(result.losses)
     if raw and result.raw_losses is not None:
         for i, row in enumerate(result.raw_losses):
             ax.plot(lrs, _finite_or_nan(row), color="0.6", linewidth=0.7, alpha=0.6,
-                    label="batch loss" if i == 0 else None)
-    label = "smoothed loss" if result.losses_std is None else f"smoothed loss, mean of {result.repeats} runs"
+                    label=("validation loss" if getattr(result, "validation", False) else "batch loss")
+                    if i == 0 else None)
+    kind = "validation loss" if getattr(result, "validation", False) else "loss"
+    label = f"smoothed {kind}" if result.losses_std is None else f"smoothed {kind}, mean of {result.repeats} runs"
     ax.plot(lrs, losses, color="C0", linewidth=2, label=label)
     if result.losses_std is not None:
         ax.fill_between(lrs, losses - result.losses_std, losses + result.losses_std, color="C0", alpha=0.2,
                         label="± 1 std over runs")
     for method in suggestions:
         try:
-            index = result.suggest_index(method)
+            index = result.suggest_index(method, skip_start=skip_start, skip_end=skip_end)
         except ValueError:  # too few points for this rule
             continue
-        lr = result.suggest(method)
+        lr = result.suggest(method, skip_start=skip_start, skip_end=skip_end)
         color = _SUGGESTION_COLORS.get(method, "k")
         ax.plot(lrs[index], losses[index], marker="o", color=color, linestyle="none")
         ax.axvline(lr, color=color, linestyle="--", linewidth=1, label=f"{method}: {lr:.2g}")
@@ -268,7 +275,7 @@ def range_test(result, ax=None, *, suggestions=("steepest", "minimum", "valley")
         pad = 0.05 * (top - low) if top > low else 0.05 * abs(top) + 1e-12
         ax.set_ylim(low - pad, top + pad)
     ax.set_xlabel("learning rate (log scale)")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("validation loss" if getattr(result, "validation", False) else "loss")
     title = "Learning-rate range test"
     if result.stopped_early:
         title += " (stopped: loss diverged)"

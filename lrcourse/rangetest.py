@@ -39,7 +39,8 @@ import math
 
 import numpy as np
 
-from .utils import check_number, check_positive_int, check_rng
+from .training import predict
+from .utils import check_choice, check_number, check_positive_int, check_rng, check_validation_data
 
 __all__ = ["lr_range_test", "range_test_lrs", "RangeTestResult"]
 
@@ -58,8 +59,7 @@ def range_test_lrs(start_lr, end_lr, num_iter, step_mode="exp"):
     >>> range_test_lrs(0.0, 1.0, 5, step_mode="linear")
     array([0.  , 0.25, 0.5 , 0.75, 1.  ])
     """
-    if step_mode not in ("exp", "linear"):
-        raise ValueError(f"step_mode must be 'exp' or 'linear', got {step_mode!r}")
+    check_choice("step_mode", step_mode, ("exp", "linear"))
     num_iter = check_positive_int("num_iter", num_iter, minimum=2)
     low = 0.0 if step_mode == "linear" else None
     start_lr = check_number("start_lr", start_lr, low=low)
@@ -99,24 +99,60 @@ def _make_optimizer(optimizer, params, schedule):
     return opt
 
 
-def _sweep(model, loss, X, y, optimizer, lrs, batch_size, smooth_f, diverge_th, rng, bar):
+class _BatchStream:
+    """Full mini-batches from shuffled passes through the data, one pass after another."""
+
+    def __init__(self, X, y, batch_size, rng):
+        self.X, self.y, self.batch_size, self.rng = X, y, batch_size, rng
+        # Only full batches, so every point is a mean over the same number of samples.
+        self.per_pass = len(X) // batch_size
+        self.order, self.position = None, self.per_pass
+
+    def next(self):
+        if self.position == self.per_pass:  # start another shuffled pass through the data
+            self.order, self.position = self.rng.permutation(len(self.X)), 0
+        index = self.order[self.position * self.batch_size:(self.position + 1) * self.batch_size]
+        self.position += 1
+        return self.X[index], self.y[index]
+
+
+def _train_loss(model, loss, batches, accumulation_steps, grad_sums):
+    """Mean loss of ``accumulation_steps`` mini-batches; their mean gradient is left in ``p.grad``.
+
+    As pytorch-lr-finder's ``accumulation_steps``: one update sees the gradient of several batches.
+    """
+    params = model.parameters()
+    total = 0.0
+    for k in range(accumulation_steps):
+        xb, yb = batches.next()
+        total += float(loss.forward(model.forward(xb), yb))
+        model.backward(loss.backward())  # writes p.grad (the engine's backward does not accumulate)
+        if accumulation_steps > 1:
+            for p, grad_sum in zip(params, grad_sums):
+                if k == 0:
+                    grad_sum[...] = p.grad
+                else:
+                    grad_sum += p.grad
+    if accumulation_steps > 1:
+        for p, grad_sum in zip(params, grad_sums):
+            np.divide(grad_sum, accumulation_steps, out=p.grad)
+    return total / accumulation_steps
+
+
+def _sweep(model, loss, batches, optimizer, lrs, smooth_f, diverge_th, validation, accumulation_steps, bar):
     """One sweep; returns (raw_losses, smoothed_losses) up to and including the stopping point."""
     opt = _make_optimizer(optimizer, model.parameters(), _SweepSchedule(lrs))
-    n_samples = len(X)
-    # Only full batches, so every point is a mean over the same number of samples.
-    batches_per_pass = n_samples // batch_size
-    order, position = None, batches_per_pass
+    grad_sums = [np.empty_like(p.grad) for p in model.parameters()] if accumulation_steps > 1 else None
     raw, smoothed = [], []
     best = math.inf
     for i in range(len(lrs)):
-        if position == batches_per_pass:  # start another shuffled pass through the data
-            order, position = rng.permutation(n_samples), 0
-        index = order[position * batch_size:(position + 1) * batch_size]
-        position += 1
-        xb, yb = X[index], y[index]
-
-        opt.zero_grad()
-        value = float(loss.forward(model.forward(xb), yb))
+        value = _train_loss(model, loss, batches, accumulation_steps, grad_sums)
+        if validation is not None:
+            # pytorch-lr-finder's val_loader: the point is the held-out loss after the update with lr_i.
+            opt.step()
+            X_val, y_val = validation
+            value = float(loss.forward(predict(model, X_val), y_val))
+            model.train()
         s = value if i == 0 else smooth_f * value + (1 - smooth_f) * smoothed[-1]
         raw.append(value)
         smoothed.append(s)
@@ -125,14 +161,14 @@ def _sweep(model, loss, X, y, optimizer, lrs, batch_size, smooth_f, diverge_th, 
         best = min(best, s)
         if not math.isfinite(value) or s > diverge_th * best:
             break
-        model.backward(loss.backward())
-        opt.step()
+        if validation is None:
+            opt.step()
     return np.array(raw), np.array(smoothed)
 
 
 def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10.0, num_iter=100,
                   step_mode="exp", batch_size=32, smooth_f=0.05, diverge_th=5.0, repeats=1, rng=None,
-                  progress=False):
+                  progress=False, validation_data=None, accumulation_steps=1):
     """Run the learning-rate range test on ``model`` and return a :class:`RangeTestResult`.
 
     Parameters
@@ -150,6 +186,13 @@ def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10
     repeats : number of sweeps, each from the same initial weights with a different batch order.
     rng : seed or ``numpy.random.Generator`` for the batch orders.
     progress : show a tqdm progress bar.
+    validation_data : optional pair ``(X_val, y_val)`` (pytorch-lr-finder's ``val_loader``): each
+        point is then the loss on this held-out set, measured *after* the update made with that
+        point's lr, instead of the mini-batch loss measured before it. Slower (one pass over
+        ``X_val`` per iteration), but the curve shows generalisation rather than batch noise.
+    accumulation_steps : mini-batches per iteration (pytorch-lr-finder's ``accumulation_steps``):
+        their gradients are averaged into one update and their losses into one point, so an
+        iteration sees ``accumulation_steps * batch_size`` samples, as with a batch that large.
 
     The model's weights, gradients and training mode are restored on return, also when the sweep
     stops early or an exception interrupts it.
@@ -160,6 +203,7 @@ def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10
     smooth_f = check_number("smooth_f", smooth_f, low=0.0, high=1.0, low_inclusive=False)
     diverge_th = check_number("diverge_th", diverge_th, low=1.0, low_inclusive=False)
     repeats = check_positive_int("repeats", repeats)
+    accumulation_steps = check_positive_int("accumulation_steps", accumulation_steps)
     X, y = np.asarray(X), np.asarray(y)
     dtype = getattr(model, "dtype", None)
     if dtype is not None and np.issubdtype(X.dtype, np.number):
@@ -168,6 +212,10 @@ def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10
         raise ValueError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
     if batch_size > len(X):
         raise ValueError(f"batch_size ({batch_size}) must be <= the number of samples ({len(X)})")
+    if validation_data is not None:
+        validation = check_validation_data(validation_data, dtype)
+    else:
+        validation = None
     rng = check_rng(rng)
 
     initial_state = model.state_dict()
@@ -185,8 +233,8 @@ def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for _ in range(repeats):
                 model.load_state_dict(initial_state)
-                sweeps.append(_sweep(model, loss, X, y, optimizer, lrs, batch_size, smooth_f,
-                                     diverge_th, rng, bar))
+                sweeps.append(_sweep(model, loss, _BatchStream(X, y, batch_size, rng), optimizer, lrs,
+                                     smooth_f, diverge_th, validation, accumulation_steps, bar))
     finally:
         model.load_state_dict(initial_state)
         for p, grad in zip(model.parameters(), initial_grads):
@@ -203,7 +251,8 @@ def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10
     raw_losses = np.stack([raw[:reached] for raw, _ in sweeps])
     losses_std = smoothed.std(axis=0, ddof=1) if repeats > 1 else None
     return RangeTestResult(lrs[:reached], smoothed.mean(axis=0), losses_std=losses_std,
-                           raw_losses=raw_losses, stopped_early=reached < num_iter, num_iter=num_iter)
+                           raw_losses=raw_losses, stopped_early=reached < num_iter, num_iter=num_iter,
+                           validation=validation is not None)
 
 
 def _valley_index(losses):
@@ -242,7 +291,8 @@ class RangeTestResult:
     Attributes: ``lrs`` (the learning rates reached), ``losses`` (smoothed loss, mean over repeats),
     ``losses_std`` (standard deviation over repeats, ddof=1, or None for a single sweep),
     ``raw_losses`` (mini-batch losses, shape ``(repeats, len(lrs))``, or None), ``stopped_early``
-    and ``num_iter`` (the planned number of iterations; defaults to ``len(lrs)``).
+    ``num_iter`` (the planned number of iterations; defaults to ``len(lrs)``) and ``validation``
+    (True when the losses were measured on a held-out set).
 
     >>> lrs = np.geomspace(1e-4, 1.0, 41)
     >>> losses = (np.log10(lrs) + 2) ** 2          # lowest at lr = 1e-2
@@ -251,7 +301,8 @@ class RangeTestResult:
     0.001
     """
 
-    def __init__(self, lrs, losses, losses_std=None, raw_losses=None, stopped_early=False, *, num_iter=None):
+    def __init__(self, lrs, losses, losses_std=None, raw_losses=None, stopped_early=False, *, num_iter=None,
+                 validation=False):
         lrs = np.asarray(lrs, dtype=float)
         if lrs.ndim != 1 or len(lrs) == 0:
             raise ValueError(f"lrs must be a non-empty 1-D array, got shape {lrs.shape}")
@@ -273,6 +324,7 @@ class RangeTestResult:
         self.num_iter = check_positive_int("num_iter", num_iter)
         if self.num_iter < len(lrs):
             raise ValueError(f"num_iter ({num_iter}) must be >= the number of points ({len(lrs)})")
+        self.validation = bool(validation)
 
     @property
     def repeats(self):
@@ -282,32 +334,34 @@ class RangeTestResult:
         return (f"RangeTestResult({len(self.lrs)} of {self.num_iter} points, lr {self.lrs[0]:.3g} to "
                 f"{self.lrs[-1]:.3g}, repeats={self.repeats}, stopped_early={self.stopped_early})")
 
-    def _window(self, skip_start, method):
+    def _window(self, method, skip_start, skip_end):
         """Indices the suggestion rules look at: skip the ends and stop at the first non-finite loss."""
-        stop = len(self.lrs) - _SKIP_END
+        if skip_start is None:
+            skip_start = _STEEPEST_SKIP_START if method == "steepest" else self.num_iter // 10
+        skip_start = check_positive_int("skip_start", skip_start, minimum=0)
+        skip_end = check_positive_int("skip_end", _SKIP_END if skip_end is None else skip_end, minimum=0)
+        stop = len(self.lrs) - skip_end
         finite = np.isfinite(self.losses[skip_start:stop])
         if not finite.all():
             stop = skip_start + int(np.argmin(finite))
         if stop - skip_start < 2:
             raise ValueError(
                 f"suggest({method!r}) needs at least 2 points after skipping the first {skip_start} and "
-                f"the last {_SKIP_END}; the test has {len(self.lrs)} points")
+                f"the last {skip_end}; the test has {len(self.lrs)} points")
         return skip_start, stop
 
-    def suggest_index(self, method="valley"):
+    def suggest_index(self, method="valley", *, skip_start=None, skip_end=None):
         """Index into ``lrs``/``losses`` of the point a rule picks (see :meth:`suggest`)."""
-        if method not in _METHODS:
-            raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-        if method == "steepest":
-            start, stop = self._window(_STEEPEST_SKIP_START, method)
-            return start + int(np.argmin(np.gradient(self.losses[start:stop])))
-        start, stop = self._window(self.num_iter // 10, method)
+        check_choice("method", method, _METHODS)
+        start, stop = self._window(method, skip_start, skip_end)
         window = self.losses[start:stop]
+        if method == "steepest":
+            return start + int(np.argmin(np.gradient(window)))
         if method == "minimum":
             return start + int(np.argmin(window))
         return start + _valley_index(window)
 
-    def suggest(self, method="valley"):
+    def suggest(self, method="valley", *, skip_start=None, skip_end=None):
         """Suggest one learning rate from the smoothed loss curve.
 
         * ``"steepest"``: the lr where the loss falls fastest, the smallest ``np.gradient`` of the
@@ -318,6 +372,8 @@ class RangeTestResult:
 
         ``minimum`` and ``valley`` leave out the first ``num_iter // 10`` and the last 5 points, as
         fastai's ``lr_find`` does; every rule ignores points from the first non-finite loss on.
+        ``skip_start`` and ``skip_end`` (pytorch-lr-finder's names) set how many points to leave
+        out at each end instead.
 
         >>> lrs = np.geomspace(1e-5, 1.0, 51)
         >>> x = np.log10(lrs)
@@ -325,15 +381,16 @@ class RangeTestResult:
         >>> float(np.round(RangeTestResult(lrs, losses).suggest("steepest"), 3))
         0.01
         """
-        index = self.suggest_index(method)
+        index = self.suggest_index(method, skip_start=skip_start, skip_end=skip_end)
         lr = float(self.lrs[index])
         return lr / 10 if method == "minimum" else lr
 
-    def suggest_bounds(self, max_div=3.0, base_div=4.0):
+    def suggest_bounds(self, max_div=3.0, base_div=4.0, *, skip_start=None, skip_end=None):
         """``(base_lr, max_lr)`` for :class:`lrcourse.schedules.CyclicLR`.
 
         Rule: with ``lr_min`` the lr at the lowest smoothed loss (in the window of the ``minimum``
-        rule), ``max_lr = lr_min / max_div`` and ``base_lr = max_lr / base_div``.
+        rule, with ``skip_start``/``skip_end`` as in :meth:`suggest`), ``max_lr = lr_min / max_div``
+        and ``base_lr = max_lr / base_div``.
 
         Smith (2017) puts ``max_lr`` where the loss stops improving, which is ``lr_min``; but in the
         sweep each lr is used for a single batch, and a whole cycle that long at ``lr_min`` often
@@ -348,7 +405,7 @@ class RangeTestResult:
         """
         max_div = check_number("max_div", max_div, low=1.0)
         base_div = check_number("base_div", base_div, low=1.0, low_inclusive=False)
-        max_lr = float(self.lrs[self.suggest_index("minimum")]) / max_div
+        max_lr = float(self.lrs[self.suggest_index("minimum", skip_start=skip_start, skip_end=skip_end)]) / max_div
         return max_lr / base_div, max_lr
 
     def plot(self, ax=None, **kwargs):
@@ -363,7 +420,7 @@ class RangeTestResult:
     def as_dict(self):
         """Plain arrays, e.g. to ``np.savez`` the result and rebuild it with ``RangeTestResult(**d)``."""
         out = {"lrs": self.lrs, "losses": self.losses, "stopped_early": self.stopped_early,
-               "num_iter": self.num_iter}
+               "num_iter": self.num_iter, "validation": self.validation}
         if self.losses_std is not None:
             out["losses_std"] = self.losses_std
         if self.raw_losses is not None:

@@ -18,13 +18,13 @@ freely; ``get_config()`` returns the constructor arguments, and
 from __future__ import annotations
 
 import math
-import numbers
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .utils import check_number, check_positive_int
+from .utils import check_choice, check_flag, check_number, check_positive_int
 
 __all__ = [
     "Schedule",
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 
-# --- parameter checks: each returns the value as a plain Python float/int ---------------
+# --- field checks: each takes (name, value) and returns the value normalised (float, int, ...) ----
 
 
 def _positive(name, value):
@@ -60,39 +60,96 @@ def _fraction(name, value):
     return check_number(name, value, low=0, high=1)
 
 
-def _integer(name, value, minimum):
-    return check_positive_int(name, value, minimum=minimum)
+def _momentum(name, value):
+    return check_number(name, value, low=0, high=1, high_inclusive=False)
 
 
-def _flag(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
+def _count(minimum):
+    return lambda name, value: check_positive_int(name, value, minimum=minimum)
 
 
-def _increasing_integers(name, values, minimum):
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a list of integers, got {values!r}")
-    values = tuple(_integer(f"{name}[{i}]", v, minimum) for i, v in enumerate(values))
-    for i in range(1, len(values)):
-        if values[i] <= values[i - 1]:
+def _one_of(*choices):
+    return lambda name, value: check_choice(name, value, choices)
+
+
+def _optional(check):
+    return lambda name, value: None if value is None else check(name, value)
+
+
+def _increasing_counts(minimum):
+    def check(name, values):
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"{name} must be a list of integers, got {values!r}")
+        values = tuple(check_positive_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(values))
+        if any(b <= a for a, b in zip(values, values[1:])):
             raise ValueError(f"{name} {list(values)} must be strictly increasing")
-    return values
+        return values
+    return check
 
 
-def _momentum_bounds(base_momentum, max_momentum):
-    base_momentum = check_number("base_momentum", base_momentum, low=0, high=1, high_inclusive=False)
-    max_momentum = check_number("max_momentum", max_momentum, low=0, high=1, high_inclusive=False)
-    if max_momentum < base_momentum:
-        raise ValueError(
-            f"max_momentum ({max_momentum}) must be >= base_momentum ({base_momentum})"
-        )
-    return base_momentum, max_momentum
+def _schedule_of(kind):
+    def check(name, value):
+        if not isinstance(value, kind):
+            raise TypeError(f"{name} must be a {kind.__name__}, got {value!r}")
+        return value
+    return check
 
 
-def _set(obj, name, value):
-    # Frozen dataclasses validate and normalise their fields in __post_init__.
-    object.__setattr__(obj, name, value)
+def _callable(name, value):
+    if not callable(value):
+        raise TypeError(f"{name} must be a function, got {value!r}")
+    return value
+
+
+# --- one formula for one step and for many -----------------------------------------------
+# Each formula is written once and runs on one step (a Python int, as an optimizer asks on every
+# update) or on an int64 array of steps (to plot or test thousands at once). These helpers take
+# numpy's path for arrays and plain Python's for a number, where numpy's overhead per call would
+# cost more than the arithmetic (a schedule is evaluated on every update of a training run).
+
+
+def _is_array(x):
+    return isinstance(x, np.ndarray)
+
+
+def _where(condition, a, b):
+    return np.where(condition, a, b) if _is_array(condition) else (a if condition else b)
+
+
+def _minimum(a, b):
+    return np.minimum(a, b) if _is_array(a) or _is_array(b) else min(a, b)
+
+
+def _maximum(a, b):
+    return np.maximum(a, b) if _is_array(a) or _is_array(b) else max(a, b)
+
+
+def _floor(x):
+    return np.floor(x) if _is_array(x) else math.floor(x)
+
+
+def _cos(x):
+    return np.cos(x) if _is_array(x) else math.cos(x)
+
+
+def _log(x):
+    return np.log(x) if _is_array(x) else math.log(x)
+
+
+def _power(base, exponent):
+    # numpy's float64 power gives inf (with a RuntimeWarning) where Python's float ** raises OverflowError.
+    return np.power(base, exponent) if _is_array(exponent) else float(np.float64(base) ** exponent)
+
+
+def _take(values, index):
+    return np.asarray(values)[index] if _is_array(index) else values[index]
+
+
+def _count_at_most(sorted_values, t, strict=False):
+    """How many of ``sorted_values`` are <= t (< t with ``strict``)."""
+    if _is_array(t):
+        return np.searchsorted(np.asarray(sorted_values, dtype=np.int64), t, "left" if strict else "right")
+    return (bisect_left if strict else bisect_right)(sorted_values, t)
 
 
 # --- the base class -------------------------------------------------------------------
@@ -101,33 +158,44 @@ def _set(obj, name, value):
 class Schedule:
     """Base class: a learning rate (or momentum) as a function of the update number.
 
-    Subclasses implement ``_value(t)`` for one Python int (plain ``math``, so the call an
-    optimizer makes on every update stays cheap) and ``_values(t)`` for an int64 array.
+    A subclass lists its fields with their checks in ``_checks`` (validated once, here) and writes
+    its formula once, in ``_formula(t)``, for ``t`` a Python int or an int64 array (see the helpers
+    above).
     """
 
     __slots__ = ()
+    _checks = {}
+
+    def __post_init__(self):
+        for name, check in self._checks.items():
+            object.__setattr__(self, name, check(name, getattr(self, name)))
+        self._check_together()
+
+    def _check_together(self):
+        """Checks that involve several fields (subclasses override)."""
+
+    def _set(self, name, value):
+        # Frozen dataclasses set derived fields this way, once, in __post_init__.
+        object.__setattr__(self, name, value)
 
     def __call__(self, step):
         """Value for update ``step`` (an int >= 0), or an array of values for an int array."""
         if type(step) is int or isinstance(step, np.integer):
             if step < 0:
                 raise ValueError(f"step ({step}) must be >= 0")
-            return self._value(int(step))
+            return float(self._formula(int(step)))
         steps = np.asarray(step)
         if steps.dtype.kind not in "iu":
             raise TypeError(f"step must be an integer or an integer array, got {step!r}")
         if steps.size and steps.min() < 0:
             raise ValueError(f"steps must be >= 0, got a step of {steps.min()}")
-        return np.asarray(self._values(steps.astype(np.int64)), dtype=np.float64)
+        return np.asarray(self._formula(steps.astype(np.int64)), dtype=np.float64)
 
     def get_config(self):
         """The constructor arguments, as a dict: ``type(s)(**s.get_config()) == s``."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.init}
 
-    def _value(self, step):
-        raise NotImplementedError
-
-    def _values(self, steps):
+    def _formula(self, t):
         raise NotImplementedError
 
 
@@ -146,15 +214,10 @@ class Constant(Schedule):
     """
 
     lr: float
+    _checks = {"lr": _positive}
 
-    def __post_init__(self):
-        _set(self, "lr", _positive("lr", self.lr))
-
-    def _value(self, step):
-        return self.lr
-
-    def _values(self, steps):
-        return np.full(steps.shape, self.lr)
+    def _formula(self, t):
+        return np.full(t.shape, self.lr) if _is_array(t) else self.lr
 
 
 @_schedule
@@ -173,17 +236,10 @@ class StepDecay(Schedule):
     initial_lr: float
     step_size: int
     gamma: float = 0.1
+    _checks = {"initial_lr": _positive, "step_size": _count(1), "gamma": _positive}
 
-    def __post_init__(self):
-        _set(self, "initial_lr", _positive("initial_lr", self.initial_lr))
-        _set(self, "step_size", _integer("step_size", self.step_size, 1))
-        _set(self, "gamma", _positive("gamma", self.gamma))
-
-    def _value(self, step):
-        return self.initial_lr * self.gamma ** (step // self.step_size)
-
-    def _values(self, steps):
-        return self.initial_lr * self.gamma ** (steps // self.step_size)
+    def _formula(self, t):
+        return self.initial_lr * _power(self.gamma, t // self.step_size)
 
 
 @_schedule
@@ -203,18 +259,10 @@ class MultiStepDecay(Schedule):
     initial_lr: float
     milestones: tuple
     gamma: float = 0.1
+    _checks = {"initial_lr": _positive, "milestones": _increasing_counts(1), "gamma": _positive}
 
-    def __post_init__(self):
-        _set(self, "initial_lr", _positive("initial_lr", self.initial_lr))
-        _set(self, "milestones", _increasing_integers("milestones", self.milestones, 1))
-        _set(self, "gamma", _positive("gamma", self.gamma))
-
-    def _value(self, step):
-        return self.initial_lr * self.gamma ** bisect_right(self.milestones, step)
-
-    def _values(self, steps):
-        passed = np.searchsorted(np.asarray(self.milestones, dtype=np.int64), steps, "right")
-        return self.initial_lr * self.gamma**passed
+    def _formula(self, t):
+        return self.initial_lr * _power(self.gamma, _count_at_most(self.milestones, t))
 
 
 @_schedule
@@ -234,30 +282,34 @@ class PiecewiseConstant(Schedule):
 
     boundaries: tuple
     values: tuple
+    _checks = {"boundaries": _increasing_counts(0)}
 
-    def __post_init__(self):
-        boundaries = _increasing_integers("boundaries", self.boundaries, 0)
-        values = tuple(_positive(f"values[{i}]", v) for i, v in enumerate(self.values))
-        if not boundaries:
+    def _check_together(self):
+        if isinstance(self.values, (str, bytes)) or not hasattr(self.values, "__iter__"):
+            raise TypeError(f"values must be a list of numbers, got {self.values!r}")
+        self._set("values", tuple(_positive(f"values[{i}]", v) for i, v in enumerate(self.values)))
+        if not self.boundaries:
             raise ValueError("boundaries must not be empty (use Constant for a single value)")
-        if len(values) != len(boundaries) + 1:
+        if len(self.values) != len(self.boundaries) + 1:
             raise ValueError(
-                f"values has {len(values)} entries but boundaries has {len(boundaries)}: "
+                f"values has {len(self.values)} entries but boundaries has {len(self.boundaries)}: "
                 f"values needs exactly one more entry than boundaries "
-                f"(boundaries={list(boundaries)}, values={list(values)})"
+                f"(boundaries={list(self.boundaries)}, values={list(self.values)})"
             )
-        _set(self, "boundaries", boundaries)
-        _set(self, "values", values)
 
-    def _value(self, step):
-        return self.values[bisect_left(self.boundaries, step)]
-
-    def _values(self, steps):
-        index = np.searchsorted(np.asarray(self.boundaries, dtype=np.int64), steps, "left")
-        return np.asarray(self.values)[index]
+    def _formula(self, t):
+        return _take(self.values, _count_at_most(self.boundaries, t, strict=True))
 
 
 # --- smooth decays (Keras) ------------------------------------------------------------
+
+
+def _decay_progress(t, decay_steps, staircase):
+    """``t / decay_steps``, or its floor for a staircase: how many decay periods have passed."""
+    return t // decay_steps if staircase else t / decay_steps
+
+
+_DECAY_CHECKS = {"initial_lr": _positive, "decay_steps": _count(1), "decay_rate": _positive, "staircase": check_flag}
 
 
 @_schedule
@@ -265,7 +317,7 @@ class ExponentialDecay(Schedule):
     """Multiply the learning rate by ``decay_rate`` every ``decay_steps`` updates, smoothly.
 
     ``lr(t) = initial_lr * decay_rate ** (t / decay_steps)``; with ``staircase=True``
-    the exponent is ``floor(t / decay_steps)``.
+    the exponent is ``floor(t / decay_steps)``. A ``decay_rate > 1`` grows the rate, up to inf.
 
     Equals Keras ``ExponentialDecay(initial_lr, decay_steps, decay_rate, staircase)``.
 
@@ -280,20 +332,10 @@ class ExponentialDecay(Schedule):
     decay_steps: int
     decay_rate: float
     staircase: bool = False
+    _checks = _DECAY_CHECKS
 
-    def __post_init__(self):
-        _set(self, "initial_lr", _positive("initial_lr", self.initial_lr))
-        _set(self, "decay_steps", _integer("decay_steps", self.decay_steps, 1))
-        _set(self, "decay_rate", _positive("decay_rate", self.decay_rate))
-        _set(self, "staircase", _flag("staircase", self.staircase))
-
-    def _value(self, step):
-        p = step // self.decay_steps if self.staircase else step / self.decay_steps
-        return self.initial_lr * self.decay_rate ** float(p)
-
-    def _values(self, steps):
-        p = steps // self.decay_steps if self.staircase else steps / self.decay_steps
-        return self.initial_lr * np.power(self.decay_rate, p.astype(np.float64))
+    def _formula(self, t):
+        return self.initial_lr * _power(self.decay_rate, _decay_progress(t, self.decay_steps, self.staircase))
 
 
 @_schedule
@@ -314,20 +356,10 @@ class InverseTimeDecay(Schedule):
     decay_steps: int
     decay_rate: float
     staircase: bool = False
+    _checks = _DECAY_CHECKS
 
-    def __post_init__(self):
-        _set(self, "initial_lr", _positive("initial_lr", self.initial_lr))
-        _set(self, "decay_steps", _integer("decay_steps", self.decay_steps, 1))
-        _set(self, "decay_rate", _positive("decay_rate", self.decay_rate))
-        _set(self, "staircase", _flag("staircase", self.staircase))
-
-    def _value(self, step):
-        p = step // self.decay_steps if self.staircase else step / self.decay_steps
-        return self.initial_lr / (1.0 + self.decay_rate * p)
-
-    def _values(self, steps):
-        p = steps // self.decay_steps if self.staircase else steps / self.decay_steps
-        return self.initial_lr / (1.0 + self.decay_rate * p)
+    def _formula(self, t):
+        return self.initial_lr / (1.0 + self.decay_rate * _decay_progress(t, self.decay_steps, self.staircase))
 
 
 @_schedule
@@ -354,43 +386,35 @@ class PolynomialDecay(Schedule):
     end_lr: float = 1e-4
     power: float = 1.0
     cycle: bool = False
+    _checks = {"initial_lr": _positive, "decay_steps": _count(1), "end_lr": _non_negative, "power": _positive,
+               "cycle": check_flag}
 
-    def __post_init__(self):
-        _set(self, "initial_lr", _positive("initial_lr", self.initial_lr))
-        _set(self, "decay_steps", _integer("decay_steps", self.decay_steps, 1))
-        _set(self, "end_lr", _non_negative("end_lr", self.end_lr))
-        _set(self, "power", _positive("power", self.power))
-        _set(self, "cycle", _flag("cycle", self.cycle))
-
-    def _value(self, step):
+    def _formula(self, t):
         if self.cycle:
-            periods = max(1, -(-step // self.decay_steps))  # ceil, and 1 at step 0
-            p = step / (self.decay_steps * periods)
+            d = self.decay_steps * _maximum(1, -(-t // self.decay_steps))  # ceil, and 1 at step 0
+            p = t / d
         else:
-            p = min(step, self.decay_steps) / self.decay_steps
-        return (self.initial_lr - self.end_lr) * (1.0 - p) ** self.power + self.end_lr
-
-    def _values(self, steps):
-        if self.cycle:
-            periods = np.maximum(1, -(-steps // self.decay_steps))
-            p = steps / (self.decay_steps * periods)
-        else:
-            p = np.minimum(steps, self.decay_steps) / self.decay_steps
+            p = _minimum(t, self.decay_steps) / self.decay_steps
         return (self.initial_lr - self.end_lr) * (1.0 - p) ** self.power + self.end_lr
 
 
-def _cosine_decayed(fraction, alpha, cos):
-    # Keras' cosine: 1 at fraction 0, alpha at fraction 1.
-    return (1.0 - alpha) * (0.5 * (1.0 + cos(math.pi * fraction))) + alpha
+def _cosine(fraction, alpha):
+    # 1 at fraction 0, alpha at fraction 1 (Keras' decayed factor).
+    return (1.0 - alpha) * (0.5 * (1.0 + _cos(math.pi * fraction))) + alpha
 
 
 @_schedule
 class CosineDecay(Schedule):
     """Cosine decay over ``decay_steps`` updates, with an optional linear warmup before it.
 
-    Without warmup (``warmup_target=None``)::
+    Exercise 05's ``cosine_annealing(step, initial_lr, total_steps, min_lr)``, with
+    ``T = decay_steps`` and ``min_lr = alpha * initial_lr``::
 
-        lr(t) = initial_lr * ((1 - alpha) * (1 + cos(pi * min(t, decay_steps) / decay_steps)) / 2 + alpha)
+        lr(t) = min_lr + (initial_lr - min_lr) * (1 + cos(pi * t / T)) / 2      for t <= T
+
+    and ``min_lr`` after ``T``. Keras writes the same line as
+    ``initial_lr * ((1 - alpha) * (1 + cos(pi * t / T)) / 2 + alpha)``; PyTorch's
+    ``CosineAnnealingLR(T_max=T, eta_min=min_lr)`` is the same curve up to ``T``.
 
     With ``warmup_target``, the rate first rises linearly from ``initial_lr`` to
     ``warmup_target`` over ``warmup_steps`` updates,
@@ -415,46 +439,28 @@ class CosineDecay(Schedule):
     alpha: float = 0.0
     warmup_steps: int = 0
     warmup_target: float | None = None
+    # A warmup may start from zero; without one, initial_lr is the peak and must be > 0 (below).
+    _checks = {"initial_lr": _non_negative, "decay_steps": _count(1), "alpha": _fraction,
+               "warmup_steps": _count(0), "warmup_target": _optional(_positive)}
 
-    def __post_init__(self):
-        _set(self, "decay_steps", _integer("decay_steps", self.decay_steps, 1))
-        _set(self, "alpha", _fraction("alpha", self.alpha))
-        _set(self, "warmup_steps", _integer("warmup_steps", self.warmup_steps, 0))
+    def _check_together(self):
         if self.warmup_target is None:
-            _set(self, "initial_lr", _positive("initial_lr", self.initial_lr))
+            if self.initial_lr == 0:
+                raise ValueError(f"initial_lr must be > 0 without a warmup, got {self.initial_lr!r}")
             if self.warmup_steps:
                 raise ValueError(
                     f"warmup_steps ({self.warmup_steps}) needs a warmup_target "
                     "(the rate to warm up to); without one there is no warmup"
                 )
-        else:
-            # The warmup may start from zero; the rate it reaches must be positive.
-            _set(self, "initial_lr", _non_negative("initial_lr", self.initial_lr))
-            _set(self, "warmup_target", _positive("warmup_target", self.warmup_target))
 
-    def _value(self, step):
-        if self.warmup_target is None:
-            fraction = min(step, self.decay_steps) / self.decay_steps
-            return self.initial_lr * _cosine_decayed(fraction, self.alpha, math.cos)
-        step = min(step, self.decay_steps + self.warmup_steps)
-        if step < self.warmup_steps:
-            delta = self.warmup_target - self.initial_lr
-            return delta * (step / self.warmup_steps) + self.initial_lr
-        fraction = (step - self.warmup_steps) / self.decay_steps
-        return self.warmup_target * _cosine_decayed(fraction, self.alpha, math.cos)
-
-    def _values(self, steps):
-        if self.warmup_target is None:
-            fraction = np.minimum(steps, self.decay_steps) / self.decay_steps
-            return self.initial_lr * _cosine_decayed(fraction, self.alpha, np.cos)
-        steps = np.minimum(steps, self.decay_steps + self.warmup_steps)
-        fraction = np.maximum(steps - self.warmup_steps, 0) / self.decay_steps
-        lrs = self.warmup_target * _cosine_decayed(fraction, self.alpha, np.cos)
-        warming = steps < self.warmup_steps
-        if warming.any():
-            delta = self.warmup_target - self.initial_lr
-            lrs[warming] = delta * (steps[warming] / self.warmup_steps) + self.initial_lr
-        return lrs
+    def _formula(self, t):
+        peak = self.initial_lr if self.warmup_target is None else self.warmup_target
+        t = _minimum(t, self.warmup_steps + self.decay_steps)
+        lr = peak * _cosine(_maximum(t - self.warmup_steps, 0) / self.decay_steps, self.alpha)
+        if self.warmup_steps:
+            warming = (self.warmup_target - self.initial_lr) * (t / self.warmup_steps) + self.initial_lr
+            lr = _where(t < self.warmup_steps, warming, lr)
+        return lr
 
 
 @_schedule
@@ -462,11 +468,12 @@ class CosineRestarts(Schedule):
     """Cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2017).
 
     Period ``i`` (from 0) lasts ``first_decay_steps * t_mul ** i`` updates (``t_mul >= 1``)
-    and starts at ``m_mul ** i`` times the initial rate (``0 < m_mul <= 1``). With
-    ``f = t / first_decay_steps``, the period number ``i`` is ``floor(f)`` when ``t_mul == 1``,
-    otherwise the largest ``i`` with ``(1 - t_mul ** i) / (1 - t_mul) <= f``; the fraction of
-    the current period done is ``c = (f - (1 - t_mul ** i) / (1 - t_mul)) / t_mul ** i``
-    (``f - i`` when ``t_mul == 1``), and::
+    and starts at ``m_mul ** i`` times the initial rate (``m_mul > 0``: below 1 the peaks
+    shrink, above 1 they grow, as Keras allows). With ``f = t / first_decay_steps``, the
+    period number ``i`` is ``floor(f)`` when ``t_mul == 1``, otherwise the largest ``i``
+    with ``(1 - t_mul ** i) / (1 - t_mul) <= f``; the fraction of the current period done is
+    ``c = (f - (1 - t_mul ** i) / (1 - t_mul)) / t_mul ** i`` (``f - i`` when
+    ``t_mul == 1``), and::
 
         lr(t) = initial_lr * ((1 - alpha) * m_mul ** i * (1 + cos(pi * c)) / 2 + alpha)
 
@@ -486,75 +493,57 @@ class CosineRestarts(Schedule):
     t_mul: float = 2.0
     m_mul: float = 1.0
     alpha: float = 0.0
+    # Shrinking periods (t_mul < 1) would add up to a finite number of steps.
+    _checks = {"initial_lr": _positive, "first_decay_steps": _count(1),
+               "t_mul": lambda name, value: check_number(name, value, low=1), "m_mul": _positive,
+               "alpha": _fraction}
 
-    def __post_init__(self):
-        _set(self, "initial_lr", _positive("initial_lr", self.initial_lr))
-        _set(self, "first_decay_steps", _integer("first_decay_steps", self.first_decay_steps, 1))
-        # Shrinking periods (t_mul < 1) would add up to a finite number of steps.
-        _set(self, "t_mul", check_number("t_mul", self.t_mul, low=1))
-        _set(self, "m_mul", check_number("m_mul", self.m_mul, low=0, low_inclusive=False, high=1))
-        _set(self, "alpha", _fraction("alpha", self.alpha))
-
-    def _value(self, step):
-        fraction = step / self.first_decay_steps
+    def _formula(self, t):
+        fraction = t / self.first_decay_steps
         t_mul = self.t_mul
         if t_mul == 1.0:
-            restart = math.floor(fraction)
-            fraction -= restart
-        else:
-            # Keras' estimate of the period; the rounded log can be one off at a restart step.
-            restart = math.floor(math.log(1.0 - fraction * (1.0 - t_mul)) / math.log(t_mul))
-            done = (1.0 - t_mul**restart) / (1.0 - t_mul)  # periods 0..restart-1, in units of the first
-            if fraction < done:
-                restart -= 1
-            elif fraction >= (1.0 - t_mul ** (restart + 1)) / (1.0 - t_mul):
-                restart += 1
-            done = (1.0 - t_mul**restart) / (1.0 - t_mul)
-            fraction = (fraction - done) / t_mul**restart
-        cosine = 0.5 * self.m_mul ** float(restart) * (1.0 + math.cos(math.pi * fraction))
-        return self.initial_lr * ((1.0 - self.alpha) * cosine + self.alpha)
-
-    def _values(self, steps):
-        fraction = steps / self.first_decay_steps
-        t_mul = self.t_mul
-        if t_mul == 1.0:
-            restart = np.floor(fraction)
+            restart = _floor(fraction)
             fraction = fraction - restart
         else:
-            restart = np.floor(np.log(1.0 - fraction * (1.0 - t_mul)) / np.log(t_mul))
-            done = (1.0 - t_mul**restart) / (1.0 - t_mul)
-            restart = np.where(fraction < done, restart - 1, restart)
-            next_done = (1.0 - t_mul ** (restart + 1)) / (1.0 - t_mul)
-            restart = np.where(fraction >= next_done, restart + 1, restart)
-            done = (1.0 - t_mul**restart) / (1.0 - t_mul)
-            fraction = (fraction - done) / t_mul**restart
-        cosine = 0.5 * self.m_mul**restart * (1.0 + np.cos(math.pi * fraction))
+            def done(i):  # periods 0..i-1, in units of the first period
+                return (1.0 - t_mul**i) / (1.0 - t_mul)
+
+            # Keras' estimate of the period; the rounded log can be one off at a restart step.
+            restart = _floor(_log(1.0 - fraction * (1.0 - t_mul)) / _log(t_mul))
+            restart = _where(fraction < done(restart), restart - 1, restart)
+            restart = _where(fraction >= done(restart + 1), restart + 1, restart)
+            fraction = (fraction - done(restart)) / t_mul**restart
+        cosine = 0.5 * _power(self.m_mul, restart) * (1.0 + _cos(math.pi * fraction))
         return self.initial_lr * ((1.0 - self.alpha) * cosine + self.alpha)
 
 
 # --- cyclical schedules (PyTorch) -----------------------------------------------------
-
-_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 
 
 @_schedule
 class CyclicLR(Schedule):
     """Cyclical learning rate (Smith 2017): up and down between ``base_lr`` and ``max_lr``.
 
-    A cycle is ``step_size_up`` updates rising linearly, then ``step_size_down`` (default:
-    ``step_size_up``) falling; ``total = step_size_up + step_size_down``. For update ``t``::
+    Lesson 07's formula: with ``s = step_size_up`` (and ``step_size_down`` equal to it)::
 
-        cycle = floor(1 + t / total)              # 1 for the first cycle
-        x     = 1 + t / total - cycle             # position in the cycle, in [0, 1)
-        h     = x / r  if x <= r  else  (x - 1) / (r - 1)     # r = step_size_up / total
-        lr(t) = base_lr + (max_lr - base_lr) * h * scale
+        cycle = floor(1 + t / (2 s))                   # 1 for the first cycle
+        x     = |t / s - 2 cycle + 1|                  # 1 at the cycle's ends, 0 at its top
+        lr(t) = base_lr + (max_lr - base_lr) * max(0, 1 - x) * scale
 
     where ``scale`` is 1 (``mode="triangular"``), ``1 / 2 ** (cycle - 1)`` (``"triangular2"``,
-    halving the height every cycle) or ``gamma ** t`` (``"exp_range"``, shrinking every
-    update). ``gamma`` is used only by ``"exp_range"``.
+    halving the height every cycle) or ``gamma ** t`` (``"exp_range"``, shrinking every update).
 
-    Equals PyTorch ``CyclicLR(optimizer, base_lr, max_lr, step_size_up, step_size_down,
-    mode, gamma)``; :meth:`momentum_schedule` gives its ``cycle_momentum``.
+    This equals PyTorch ``CyclicLR(optimizer, base_lr, max_lr, step_size_up, step_size_down,
+    mode, gamma, scale_fn, scale_mode)``, which writes ``1 - x`` as the height ``h`` of a cycle
+    that rises for ``step_size_up`` updates and falls for ``step_size_down`` (the two may
+    differ): with ``total = step_size_up + step_size_down`` and ``r = step_size_up / total``,
+    ``x' = 1 + t / total - cycle`` and ``h = x' / r`` while rising (``x' <= r``), else
+    ``(x' - 1) / (r - 1)``.
+
+    ``scale_fn`` (a function of one number) replaces the mode's scale, as in PyTorch: it is
+    called with ``cycle`` (``scale_mode="cycle"``) or with ``t`` (``"iterations"``), and
+    ``mode`` and ``gamma`` are then ignored. :meth:`momentum_schedule` gives PyTorch's
+    ``cycle_momentum``.
 
     >>> s = CyclicLR(0.1, 0.5, step_size_up=2)
     >>> [round(s(t), 6) for t in range(6)]
@@ -562,6 +551,9 @@ class CyclicLR(Schedule):
     >>> s2 = CyclicLR(0.1, 0.5, step_size_up=2, mode="triangular2")
     >>> [round(s2(t), 6) for t in (2, 6, 10)]
     [0.5, 0.3, 0.2]
+    >>> s3 = CyclicLR(0.1, 0.5, step_size_up=2, scale_fn=lambda cycle: 1 / cycle)
+    >>> [round(s3(t), 6) for t in (2, 6, 10)]
+    [0.5, 0.3, 0.233333]
     """
 
     base_lr: float
@@ -570,20 +562,16 @@ class CyclicLR(Schedule):
     step_size_down: int | None = None
     mode: str = "triangular"
     gamma: float = 1.0
+    scale_fn: Callable | None = None
+    scale_mode: str = "cycle"
+    _checks = {"base_lr": _positive, "max_lr": _positive, "step_size_up": _count(1),
+               "step_size_down": _optional(_count(1)), "mode": _one_of("triangular", "triangular2", "exp_range"),
+               "gamma": lambda name, value: check_number(name, value, low=0, high=1, low_inclusive=False),
+               "scale_fn": _optional(_callable), "scale_mode": _one_of("cycle", "iterations")}
 
-    def __post_init__(self):
-        base_lr = _positive("base_lr", self.base_lr)
-        max_lr = _positive("max_lr", self.max_lr)
-        if max_lr < base_lr:
-            raise ValueError(f"max_lr ({max_lr}) must be >= base_lr ({base_lr})")
-        _set(self, "base_lr", base_lr)
-        _set(self, "max_lr", max_lr)
-        _set(self, "step_size_up", _integer("step_size_up", self.step_size_up, 1))
-        if self.step_size_down is not None:
-            _set(self, "step_size_down", _integer("step_size_down", self.step_size_down, 1))
-        if self.mode not in _CYCLIC_MODES:
-            raise ValueError(f"mode ({self.mode!r}) must be one of {', '.join(_CYCLIC_MODES)}")
-        _set(self, "gamma", check_number("gamma", self.gamma, low=0, low_inclusive=False, high=1))
+    def _check_together(self):
+        if self.max_lr < self.base_lr:
+            raise ValueError(f"max_lr ({self.max_lr}) must be >= base_lr ({self.base_lr})")
 
     def momentum_schedule(self, base_momentum=0.8, max_momentum=0.9):
         """The momentum that PyTorch's ``cycle_momentum`` pairs with this schedule.
@@ -593,51 +581,50 @@ class CyclicLR(Schedule):
         """
         return CyclicMomentum(self, base_momentum, max_momentum)
 
-    # Shared by lr and momentum: where update t sits in its cycle (h) and the height
-    # scale; values are then formed in PyTorch's order, (top - bottom) * h * scale.
-    def _phase(self, step):
+    def _phase(self, t):
+        """``(h, scale)``: where update ``t`` sits in its cycle (0 at the bottom, 1 at the top) and
+        the height's scale. Shared by the lr and the momentum, which form their values in PyTorch's
+        order, ``(top - bottom) * h * scale``."""
         up = float(self.step_size_up)
         total = up + (up if self.step_size_down is None else float(self.step_size_down))
         ratio = up / total
-        cycle = math.floor(1 + step / total)
-        x = 1.0 + step / total - cycle
-        h = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
-        if self.mode == "triangular":
-            return h, 1.0
-        if self.mode == "triangular2":
-            return h, 0.5 ** (cycle - 1)  # = 1 / 2 ** (cycle - 1), but underflows to 0 instead of overflowing
-        return h, self.gamma**step
-
-    def _phases(self, steps):
-        up = float(self.step_size_up)
-        total = up + (up if self.step_size_down is None else float(self.step_size_down))
-        ratio = up / total
-        cycle = np.floor(1 + steps / total)
-        x = 1.0 + steps / total - cycle
+        cycle = _floor(1 + t / total)
+        x = 1.0 + t / total - cycle
         rising = x <= ratio
-        h = np.where(rising, x, x - 1) / np.where(rising, ratio, ratio - 1)
+        h = _where(rising, x, x - 1) / _where(rising, ratio, ratio - 1)
+        return h, self._scale(cycle, t)
+
+    def _scale(self, cycle, t):
+        if self.scale_fn is not None:
+            return _apply(self.scale_fn, cycle if self.scale_mode == "cycle" else t)
         if self.mode == "triangular":
-            return h, 1.0
+            return 1.0
         if self.mode == "triangular2":
-            return h, 0.5 ** (cycle - 1)  # = 1 / 2 ** (cycle - 1), but underflows to 0 instead of overflowing
-        return h, np.power(self.gamma, steps.astype(np.float64))
+            return 0.5 ** (cycle - 1)  # = 1 / 2 ** (cycle - 1), but underflows to 0 instead of overflowing
+        return _power(self.gamma, t)
 
-    def _value(self, step):
-        h, scale = self._phase(step)
+    def _formula(self, t):
+        h, scale = self._phase(t)
         return self.base_lr + (self.max_lr - self.base_lr) * h * scale
 
-    def _values(self, steps):
-        h, scale = self._phases(steps)
-        return self.base_lr + (self.max_lr - self.base_lr) * h * scale
+
+def _apply(fn, x):
+    """``fn`` of each value of ``x``, called with Python numbers as PyTorch calls ``scale_fn``."""
+    if not _is_array(x):
+        return float(fn(x))
+    values, inverse = np.unique(x, return_inverse=True)  # cycles repeat: call fn once per value
+    out = np.array([float(fn(int(v) if float(v).is_integer() else float(v))) for v in values.ravel()])
+    return out[inverse].reshape(x.shape)
 
 
 @_schedule
 class CyclicMomentum(Schedule):
     """The momentum PyTorch's ``CyclicLR(cycle_momentum=True)`` uses, opposite to the lr.
 
-    With ``h * scale`` the same fraction as in ``lr_schedule`` (see :class:`CyclicLR`)::
+    With ``(1 - x) * scale`` (PyTorch: ``h * scale``) the same as in ``lr_schedule`` (see
+    :class:`CyclicLR`)::
 
-        momentum(t) = max_momentum - (max_momentum - base_momentum) * h * scale
+        momentum(t) = max_momentum - (max_momentum - base_momentum) * (1 - x) * scale
 
     >>> m = CyclicLR(0.1, 0.5, step_size_up=2).momentum_schedule(0.8, 0.9)
     >>> [round(m(t), 6) for t in range(5)]
@@ -647,27 +634,19 @@ class CyclicMomentum(Schedule):
     lr_schedule: CyclicLR
     base_momentum: float = 0.8
     max_momentum: float = 0.9
+    _checks = {"lr_schedule": _schedule_of(CyclicLR), "base_momentum": _momentum, "max_momentum": _momentum}
 
-    def __post_init__(self):
-        if not isinstance(self.lr_schedule, CyclicLR):
-            raise TypeError(f"lr_schedule must be a CyclicLR, got {self.lr_schedule!r}")
-        base, top = _momentum_bounds(self.base_momentum, self.max_momentum)
-        _set(self, "base_momentum", base)
-        _set(self, "max_momentum", top)
+    def _check_together(self):
+        _check_momentum_order(self.base_momentum, self.max_momentum)
 
-    def _value(self, step):
-        h, scale = self.lr_schedule._phase(step)
-        return self.max_momentum - (self.max_momentum - self.base_momentum) * h * scale
-
-    def _values(self, steps):
-        h, scale = self.lr_schedule._phases(steps)
+    def _formula(self, t):
+        h, scale = self.lr_schedule._phase(t)
         return self.max_momentum - (self.max_momentum - self.base_momentum) * h * scale
 
 
-def _anneal(start, end, pct, strategy, cos):
-    if strategy == "cos":
-        return end + (start - end) / 2.0 * (cos(math.pi * pct) + 1)
-    return (end - start) * pct + start
+def _check_momentum_order(base_momentum, max_momentum):
+    if max_momentum < base_momentum:
+        raise ValueError(f"max_momentum ({max_momentum}) must be >= base_momentum ({base_momentum})")
 
 
 @_schedule
@@ -689,7 +668,8 @@ class OneCycle(Schedule):
 
     Equals PyTorch ``OneCycleLR(optimizer, max_lr, total_steps, pct_start, anneal_strategy,
     div_factor=div_factor, final_div_factor=final_div_factor, three_phase=three_phase)``;
-    :meth:`momentum_schedule` gives its ``cycle_momentum``.
+    :meth:`momentum_schedule` gives its ``cycle_momentum`` (for ``SGD(momentum=...)`` or
+    ``Adam(betas=(..., 0.999))``, as PyTorch cycles either).
 
     >>> s = OneCycle(1.0, total_steps=10, pct_start=0.5, div_factor=10.0,
     ...              final_div_factor=10.0, anneal_strategy="linear")
@@ -706,20 +686,14 @@ class OneCycle(Schedule):
     three_phase: bool = False
     # Derived in __post_init__: the step at which each phase ends.
     _phase_ends: tuple = field(init=False, repr=False, compare=False)
+    _checks = {"max_lr": _positive, "total_steps": _count(1),
+               "pct_start": lambda name, value: check_number(name, value, low=0, high=1, low_inclusive=False,
+                                                             high_inclusive=False),
+               "div_factor": _positive, "final_div_factor": _positive,
+               "anneal_strategy": _one_of("cos", "linear"), "three_phase": check_flag}
 
-    def __post_init__(self):
-        _set(self, "max_lr", _positive("max_lr", self.max_lr))
-        total_steps = _integer("total_steps", self.total_steps, 1)
-        _set(self, "total_steps", total_steps)
-        pct_start = check_number(
-            "pct_start", self.pct_start, low=0, high=1, low_inclusive=False, high_inclusive=False
-        )
-        _set(self, "pct_start", pct_start)
-        _set(self, "div_factor", _positive("div_factor", self.div_factor))
-        _set(self, "final_div_factor", _positive("final_div_factor", self.final_div_factor))
-        if self.anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"anneal_strategy ({self.anneal_strategy!r}) must be 'cos' or 'linear'")
-        _set(self, "three_phase", _flag("three_phase", self.three_phase))
+    def _check_together(self):
+        pct_start, total_steps = self.pct_start, self.total_steps
         warmup_end = float(pct_start * total_steps) - 1
         if warmup_end == 0.0:
             raise ValueError(
@@ -727,10 +701,9 @@ class OneCycle(Schedule):
                 "phase would start and end at step 0; choose another pct_start"
             )
         if self.three_phase:
-            ends = (warmup_end, float(2 * pct_start * total_steps) - 2, total_steps - 1)
+            self._set("_phase_ends", (warmup_end, float(2 * pct_start * total_steps) - 2, total_steps - 1))
         else:
-            ends = (warmup_end, total_steps - 1)
-        _set(self, "_phase_ends", ends)
+            self._set("_phase_ends", (warmup_end, total_steps - 1))
 
     def momentum_schedule(self, base_momentum=0.85, max_momentum=0.95):
         """The momentum that PyTorch's ``cycle_momentum`` pairs with this schedule.
@@ -740,52 +713,32 @@ class OneCycle(Schedule):
         """
         return OneCycleMomentum(self, base_momentum, max_momentum)
 
-    def _check_end(self, last_step):
+    def _anneal(self, t, points):
+        """Walk the phases as PyTorch does: ``points[i] -> points[i + 1]`` during phase ``i``."""
+        last_step = (int(t.max()) if t.size else -1) if _is_array(t) else t
         if last_step >= self.total_steps:
             raise ValueError(
                 f"step {last_step} is past the end of this OneCycle schedule: it was "
                 f"configured for total_steps={self.total_steps} updates "
                 f"(steps 0..{self.total_steps - 1})"
             )
+        ends = self._phase_ends
+        phase = len(ends) - 1
+        for i in reversed(range(phase)):  # the first phase whose end is >= t (ends need not be sorted)
+            phase = _where(t <= ends[i], i, phase)
+        start, end = _take((0.0,) + ends[:-1], phase), _take(ends, phase)
+        a, b = _take(points, phase), _take(points, phase + 1)
+        p = (t - start) / (end - start)
+        if self.anneal_strategy == "cos":
+            return b + (a - b) / 2.0 * (_cos(math.pi * p) + 1)
+        return (b - a) * p + a
 
-    def _lr_points(self):
+    def _formula(self, t):
         initial_lr = self.max_lr / self.div_factor
         min_lr = initial_lr / self.final_div_factor
         if self.three_phase:
-            return (initial_lr, self.max_lr, initial_lr, min_lr)
-        return (initial_lr, self.max_lr, min_lr)
-
-    def _anneal_one(self, step, points):
-        # points[i] -> points[i + 1] during phase i, as PyTorch walks its phases.
-        start_step = 0.0
-        last = len(self._phase_ends) - 1
-        for i, end_step in enumerate(self._phase_ends):
-            if step <= end_step or i == last:
-                pct = (step - start_step) / (end_step - start_step)
-                return _anneal(points[i], points[i + 1], pct, self.anneal_strategy, math.cos)
-            start_step = end_step
-
-    def _anneal_many(self, steps, points):
-        values = np.empty(steps.shape)
-        todo = np.ones(steps.shape, dtype=bool)
-        start_step = 0.0
-        last = len(self._phase_ends) - 1
-        for i, end_step in enumerate(self._phase_ends):
-            here = todo & (steps <= end_step) if i < last else todo
-            pct = (steps[here] - start_step) / (end_step - start_step)
-            values[here] = _anneal(points[i], points[i + 1], pct, self.anneal_strategy, np.cos)
-            todo &= ~here
-            start_step = end_step
-        return values
-
-    def _value(self, step):
-        self._check_end(step)
-        return self._anneal_one(step, self._lr_points())
-
-    def _values(self, steps):
-        if steps.size:
-            self._check_end(int(steps.max()))
-        return self._anneal_many(steps, self._lr_points())
+            return self._anneal(t, (initial_lr, self.max_lr, initial_lr, min_lr))
+        return self._anneal(t, (initial_lr, self.max_lr, min_lr))
 
 
 @_schedule
@@ -804,26 +757,16 @@ class OneCycleMomentum(Schedule):
     lr_schedule: OneCycle
     base_momentum: float = 0.85
     max_momentum: float = 0.95
+    _checks = {"lr_schedule": _schedule_of(OneCycle), "base_momentum": _momentum, "max_momentum": _momentum}
 
-    def __post_init__(self):
-        if not isinstance(self.lr_schedule, OneCycle):
-            raise TypeError(f"lr_schedule must be a OneCycle, got {self.lr_schedule!r}")
-        base, top = _momentum_bounds(self.base_momentum, self.max_momentum)
-        _set(self, "base_momentum", base)
-        _set(self, "max_momentum", top)
+    def _check_together(self):
+        _check_momentum_order(self.base_momentum, self.max_momentum)
 
-    def _points(self):
+    def _formula(self, t):
         points = (self.max_momentum, self.base_momentum, self.max_momentum)
-        return points + (self.max_momentum,) if self.lr_schedule.three_phase else points
-
-    def _value(self, step):
-        self.lr_schedule._check_end(step)
-        return self.lr_schedule._anneal_one(step, self._points())
-
-    def _values(self, steps):
-        if steps.size:
-            self.lr_schedule._check_end(int(steps.max()))
-        return self.lr_schedule._anneal_many(steps, self._points())
+        if self.lr_schedule.three_phase:
+            points += (self.max_momentum,)
+        return self.lr_schedule._anneal(t, points)
 
 
 # --- composition ----------------------------------------------------------------------
@@ -845,22 +788,12 @@ class LinearWarmup(Schedule):
     warmup_steps: int
     start_lr: float = 0.0
     _target: float = field(init=False, repr=False, compare=False)
+    _checks = {"schedule": _schedule_of(Schedule), "warmup_steps": _count(1), "start_lr": _non_negative}
 
-    def __post_init__(self):
-        if not isinstance(self.schedule, Schedule):
-            raise TypeError(f"schedule must be a Schedule, got {self.schedule!r}")
-        _set(self, "warmup_steps", _integer("warmup_steps", self.warmup_steps, 1))
-        _set(self, "start_lr", _non_negative("start_lr", self.start_lr))
-        _set(self, "_target", self.schedule(0))
+    def _check_together(self):
+        self._set("_target", self.schedule(0))
 
-    def _value(self, step):
-        if step < self.warmup_steps:
-            return self.start_lr + (self._target - self.start_lr) * step / self.warmup_steps
-        return self.schedule._value(step - self.warmup_steps)
-
-    def _values(self, steps):
-        lrs = self.start_lr + (self._target - self.start_lr) * steps / self.warmup_steps
-        after = steps >= self.warmup_steps
-        if after.any():
-            lrs[after] = self.schedule._values(steps[after] - self.warmup_steps)
-        return lrs
+    def _formula(self, t):
+        warming = self.start_lr + (self._target - self.start_lr) * t / self.warmup_steps
+        after = self.schedule._formula(_maximum(t - self.warmup_steps, 0))
+        return _where(t < self.warmup_steps, warming, after)

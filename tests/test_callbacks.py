@@ -136,3 +136,32 @@ def test_terminate_on_nan():
     with pytest.warns(UserWarning, match="invalid loss"):
         cb.on_batch_end(1, {"loss": float("nan")})
     assert cb.model.stop_training
+
+
+def test_monitor_learning_rate_finds_lr_and_the_reverse():
+    # Keras 3 logs the rate as "learning_rate", lrcourse as "lr": a monitor finds either.
+    for monitor, logged in (("learning_rate", "lr"), ("lr", "learning_rate")):
+        stopper = EarlyStopping(monitor=monitor, mode="min", patience=0)
+        assert drive(stopper, [0.1, 0.1, 0.1], monitor=logged) == [0, 1]
+
+
+def test_logs_alias_lookup():
+    from lrcourse.callbacks import Logs
+
+    logs = Logs(loss=1.0, lr=0.5)
+    assert logs["learning_rate"] == logs.get("learning_rate") == 0.5 and "learning_rate" in logs
+    assert logs.get("val_loss") is None and "val_loss" not in logs
+    with pytest.raises(KeyError):
+        logs["val_loss"]
+    assert dict(logs) == {"loss": 1.0, "lr": 0.5}
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: EarlyStopping(patience=1.5), "patience must be an integer"),
+    (lambda: EarlyStopping(min_delta="0.1"), "min_delta must be a real number"),
+    (lambda: ReduceLROnPlateau(cooldown=-1), "cooldown must be >= 0"),
+    (lambda: ReduceLROnPlateau(mode="down"), "mode must be one of 'auto', 'min', 'max', got 'down'"),
+])
+def test_callback_arguments_are_checked_like_everything_else(make, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        make()

@@ -33,17 +33,34 @@ def test_moons_and_spirals():
         data.spirals(n_classes=1)
 
 
-def test_batches_cover_the_data_once():
-    X, y = np.arange(20).reshape(10, 2), np.arange(10)
-    seen = [yb for _, yb in data.batches(X, y, batch_size=3, rng=0)]
-    assert [len(b) for b in seen] == [3, 3, 3, 1]
-    assert sorted(np.concatenate(seen).tolist()) == list(range(10))
-    for Xb, yb in data.batches(X, y, batch_size=4, rng=0):
-        np.testing.assert_array_equal(Xb[:, 0], 2 * yb)
-    with pytest.raises(ValueError, match="rows"):
-        next(data.batches(X, y[:5]))
-    with pytest.raises(ValueError, match="batch_size"):
-        next(data.batches(X, y, batch_size=0))
+@pytest.mark.parametrize("make", [lambda **kw: data.moons(n_samples=200, **kw),
+                                  lambda **kw: data.spirals(n_samples=300, **kw)])
+def test_moons_and_spirals_split_like_digits(make):
+    X, y = make(rng=0)
+    (Xtr, ytr), (Xv, yv), (Xte, yte) = make(rng=0, split=True)
+    assert (len(Xtr), len(Xv), len(Xte)) == (0.6 * len(X), 0.2 * len(X), 0.2 * len(X))
+    # the same points, partitioned: every row lands in exactly one part
+    rows = np.concatenate([Xtr, Xv, Xte])
+    assert sorted(map(tuple, rows.tolist())) == sorted(map(tuple, X.tolist()))
+    for labels in (ytr, yv, yte):  # stratified: each class keeps its share
+        np.testing.assert_allclose(np.bincount(labels) / len(labels), np.bincount(y) / len(y))
+
+
+def test_split_checks_its_sizes():
+    X, y = data.moons(n_samples=50, rng=0)
+    with pytest.raises(ValueError, match="val_size"):
+        data.train_val_test_split(X, y, val_size=0.0)
+    with pytest.raises(ValueError, match=r"val_size \+ test_size \(0.5 \+ 0.5\) must be < 1"):
+        data.train_val_test_split(X, y, val_size=0.5, test_size=0.5)
+    with pytest.raises(TypeError, match="split"):
+        data.moons(split="yes")
+
+
+def test_landscapes_have_their_own_module_and_stay_importable_from_data():
+    from lrcourse import landscapes
+
+    assert data.Quadratic is landscapes.Quadratic and data.descent_path is landscapes.descent_path
+    assert data.Rosenbrock is landscapes.Rosenbrock
 
 
 @pytest.mark.parametrize("fn", [data.Quadratic(1.0, 10.0), data.Rosenbrock()])

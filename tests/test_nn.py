@@ -138,3 +138,36 @@ def test_load_errors_name_the_file_and_parameter_and_leave_model_unchanged(tmp_p
         nn.load(model, partial)
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
+
+
+def test_save_without_suffix_loads_under_the_same_name(tmp_path):
+    model = nn.mlp([3, 4, 2], rng=0)
+    written = nn.save(model, tmp_path / "model")
+    assert written == str(tmp_path / "model.npz")
+    other = nn.load(nn.mlp([3, 4, 2], rng=1), tmp_path / "model")
+    np.testing.assert_array_equal(other.layers[0].W.value, model.layers[0].W.value)
+
+
+def test_load_rejects_text_and_values_too_large_for_the_models_dtype(tmp_path):
+    model = nn.mlp([3, 2], rng=0)
+    before = model.state_dict()
+    strings = tmp_path / "strings.npz"
+    np.savez(strings, **{"0.W": np.full((3, 2), "abc"), "0.b": np.zeros(2)})
+    with pytest.raises(ValueError, match="'0.W' holds values of dtype <U3, not numbers"):
+        nn.load(model, strings)
+    huge = tmp_path / "huge.npz"
+    np.savez(huge, **{"0.W": np.full((3, 2), 1e300), "0.b": np.zeros(2)})  # finite in float64 only
+    with pytest.raises(ValueError, match="'0.W' holds values that are not finite in the model's dtype float32"):
+        nn.load(model, huge)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_plot_is_loaded_on_first_use():
+    import subprocess
+    import sys
+
+    code = ("import sys, lrcourse; assert 'matplotlib' not in sys.modules; "
+            "ax = lrcourse.plot.schedule; assert 'lrcourse.plot' in sys.modules; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"

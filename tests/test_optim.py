@@ -218,3 +218,117 @@ def test_updates_keep_float32():
         w.grad[:] = 1
         opt.step()
         assert w.value.dtype == np.float32
+
+
+def ref_adam_cycled(lr, beta1s, b2=0.999, eps=1e-8, w=1.0):
+    """Adam with beta1 changing every step; PyTorch's bias correction uses the current beta1."""
+    m = v = 0.0
+    out = []
+    for t, (g, b1) in enumerate(zip(GRADS, beta1s), start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        w -= lr / (1 - b1 ** t) * m / (math.sqrt(v) / math.sqrt(1 - b2 ** t) + eps)
+        out.append(w)
+    return out
+
+
+def test_adam_beta1_follows_a_schedule():
+    beta1s = [0.95, 0.9, 0.85, 0.9, 0.95]
+    out = run(Adam, lr=0.1, betas=(lambda step: beta1s[step], 0.999))
+    np.testing.assert_allclose(out, ref_adam_cycled(0.1, beta1s), rtol=1e-12)
+    # first step by hand: m = 0.05 * 1, m_hat = 1, v_hat = 1 -> w = 1 - 0.1 * 1 / (1 + 1e-8)
+    assert out[0] == pytest.approx(1 - 0.1 / (1 + 1e-8), rel=1e-14)
+
+
+def test_adam_beta1_schedule_from_one_cycle():
+    from lrcourse.schedules import OneCycle
+
+    schedule = OneCycle(0.1, total_steps=5, pct_start=0.4)
+    momentum = schedule.momentum_schedule()
+    out = run(Adam, lr=schedule, betas=(momentum, 0.999))
+    # the reference with lr and beta1 looked up per step
+    m = v = 0.0
+    w = 1.0
+    for t, g in enumerate(GRADS, start=1):
+        b1, lr = momentum(t - 1), schedule(t - 1)
+        m = b1 * m + (1 - b1) * g
+        v = 0.999 * v + 0.001 * g * g
+        w -= lr / (1 - b1 ** t) * m / (math.sqrt(v) / math.sqrt(1 - 0.999 ** t) + 1e-8)
+    assert out[-1] == pytest.approx(w, rel=1e-12)
+
+
+def ref_rmsprop_full(lr, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, weight_decay=0.0, w=1.0):
+    a = b = ga = 0.0
+    out = []
+    for g in GRADS:
+        g = g + weight_decay * w
+        a = alpha * a + (1 - alpha) * g * g
+        if centered:
+            ga = alpha * ga + (1 - alpha) * g
+            d = g / (math.sqrt(a - ga * ga) + eps)
+        else:
+            d = g / (math.sqrt(a) + eps)
+        if momentum:
+            b = momentum * b + d
+            d = b
+        w -= lr * d
+        out.append(w)
+    return out
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=0.01, centered=True), dict(lr=0.01, weight_decay=0.1),
+                                    dict(lr=0.01, alpha=0.9, momentum=0.8, centered=True, weight_decay=0.05)])
+def test_rmsprop_centered_and_weight_decay(kwargs):
+    np.testing.assert_allclose(run(RMSprop, **kwargs), ref_rmsprop_full(**kwargs), rtol=1e-12)
+
+
+def test_rmsprop_centered_first_step_by_hand():
+    # a = 0.5 * 4 = 2, ga = 0.5 * 2 = 1, a - ga**2 = 1 -> step 0.1 * 2 / 1
+    assert run(RMSprop, grads=[2.0], lr=0.1, alpha=0.5, eps=0.0, centered=True) == pytest.approx([0.8])
+
+
+def ref_adagrad_full(lr, lr_decay=0.0, initial_accumulator_value=0.0, weight_decay=0.0, eps=1e-10, w=1.0):
+    s, out = initial_accumulator_value, []
+    for t, g in enumerate(GRADS):
+        g = g + weight_decay * w
+        s += g * g
+        w -= lr / (1 + t * lr_decay) * g / (math.sqrt(s) + eps)
+        out.append(w)
+    return out
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=0.5, lr_decay=0.1), dict(lr=0.5, initial_accumulator_value=0.1),
+                                    dict(lr=0.5, lr_decay=0.5, initial_accumulator_value=1.0, weight_decay=0.1)])
+def test_adagrad_lr_decay_and_initial_accumulator(kwargs):
+    np.testing.assert_allclose(run(Adagrad, **kwargs), ref_adagrad_full(**kwargs), rtol=1e-12)
+
+
+def test_adagrad_by_hand():
+    # s starts at 5: s = 5 + 4 = 9, step 0.3 * 2 / 3 = 0.2;
+    # second update: lr 0.3 / (1 + 1 * 0.5) = 0.2, s = 9 + 16 = 25, step 0.2 * 4 / 5 = 0.16
+    out = run(Adagrad, grads=[2.0, 4.0], lr=0.3, lr_decay=0.5, initial_accumulator_value=5.0, eps=0.0)
+    assert out == pytest.approx([0.8, 0.64], rel=1e-12)
+
+
+def test_numbers_only_hyperparameters_refuse_a_schedule_up_front():
+    w = [Parameter(np.zeros(1))]
+    for make in (lambda: Adam(w, weight_decay=lambda step: 0.1), lambda: SGD(w, weight_decay=lambda s: 0.1),
+                 lambda: Adam(w, betas=(0.9, lambda step: 0.99)), lambda: RMSprop(w, alpha=lambda s: 0.9)):
+        with pytest.raises(TypeError, match="must be a number, not a schedule"):
+            make()
+
+
+def test_passing_the_model_says_to_call_parameters():
+    from lrcourse.nn import mlp
+
+    model = mlp([2, 2], rng=0)
+    for wrong in (model, model.parameters):
+        with pytest.raises(TypeError, match=r"pass model.parameters\(\)"):
+            SGD(wrong)
+
+
+def test_a_beta1_schedule_out_of_range_is_reported():
+    w = Parameter(np.zeros(1))
+    opt = Adam([w], betas=(lambda step: 1.0, 0.999))
+    with pytest.raises(ValueError, match="betas\\[0\\] schedule returned 1.0 at step 0"):
+        opt.step()

@@ -14,6 +14,11 @@ CASES = [
     (Adam, torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
     (RMSprop, torch.optim.RMSprop, dict(lr=0.01, alpha=0.9, eps=1e-6, momentum=0.5)),
     (Adagrad, torch.optim.Adagrad, dict(lr=0.1, eps=1e-10)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01, alpha=0.9, eps=1e-6, momentum=0.5, centered=True,
+                                        weight_decay=0.1)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01, centered=True)),
+    (Adagrad, torch.optim.Adagrad, dict(lr=0.1, lr_decay=0.05, initial_accumulator_value=0.1,
+                                        weight_decay=0.01)),
 ]
 
 
@@ -31,4 +36,27 @@ def test_matches_torch(ours, theirs, kwargs):
         opt.step()
         tw.grad = torch.tensor(g.copy())
         topt.step()
+    np.testing.assert_allclose(w.value, tw.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_adam_with_cycled_beta1_matches_torch_one_cycle():
+    # PyTorch's OneCycleLR cycles Adam's beta1 by default (cycle_momentum=True).
+    from lrcourse.schedules import OneCycle
+
+    total = 20
+    schedule = OneCycle(0.01, total_steps=total)
+    rng = np.random.default_rng(1)
+    w0, grads = rng.normal(size=(3, 4)), rng.normal(size=(total, 3, 4))
+    w = Parameter(w0.copy())
+    opt = Adam([w], lr=schedule, betas=(schedule.momentum_schedule(0.85, 0.95), 0.999))
+    tw = torch.nn.Parameter(torch.tensor(w0.copy()))
+    topt = torch.optim.Adam([tw], lr=0.01)
+    tsched = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.01, total_steps=total,
+                                                 base_momentum=0.85, max_momentum=0.95)
+    for g in grads:
+        w.grad[...] = g
+        opt.step()
+        tw.grad = torch.tensor(g.copy())
+        topt.step()
+        tsched.step()
     np.testing.assert_allclose(w.value, tw.detach().numpy(), rtol=1e-10, atol=1e-12)

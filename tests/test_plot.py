@@ -119,7 +119,7 @@ def test_history_accepts_a_plain_dict_and_can_skip_the_lr(ax):
 def test_history_errors(ax):
     with pytest.raises(ValueError, match="history has no 'val_accuracy'"):
         plot.history(fake_history([1.0]), ax=ax, metric="val_accuracy")
-    with pytest.raises(ValueError, match="per must be 'epoch' or 'batch'"):
+    with pytest.raises(ValueError, match="per must be one of 'epoch', 'batch', got 'step'"):
         plot.history(fake_history([1.0]), ax=ax, per="step")
     with pytest.raises(TypeError, match="history must be a History"):
         plot.history([1.0, 2.0], ax=ax)
@@ -135,6 +135,16 @@ def test_history_of_a_real_fit(ax):
                   validation_data=(X, y), rng=0)
     plot.history(history, ax=ax, metric="accuracy")
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), history.history["accuracy"])
+
+
+def test_learning_rate_and_lr_name_the_same_curve(ax):
+    # a Keras 3 style dict logs "learning_rate"; a lrcourse History logs "lr": each finds the other
+    plot.history({"loss": [1.0, 0.5], "learning_rate": [0.1, 0.01]}, ax=ax)
+    twin = [a for a in ax.figure.axes if a is not ax][0]
+    np.testing.assert_array_equal(twin.get_lines()[0].get_ydata(), [0.1, 0.01])
+    other = Figure().subplots()
+    plot.compare({"run": fake_history([1.0, 0.5], lrs=[0.1, 0.05])}, metric="learning_rate", ax=other)
+    np.testing.assert_array_equal(other.get_lines()[0].get_ydata(), [0.1, 0.05])
 
 
 def test_compare_draws_one_labelled_line_per_run(ax):

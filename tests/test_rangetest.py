@@ -371,17 +371,25 @@ def test_regression_with_float64_data(toy):
     ({"num_iter": 1}, "num_iter must be >= 2"),
     ({"start_lr": 0.0}, "start_lr must be > 0"),
     ({"start_lr": 1.0, "end_lr": 0.5}, r"end_lr \(0.5\) must be > start_lr \(1.0\)"),
-    ({"step_mode": "cosine"}, "step_mode must be 'exp' or 'linear'"),
+    ({"step_mode": "cosine"}, "step_mode must be one of 'exp', 'linear', got 'cosine'"),
     ({"smooth_f": 0.0}, "smooth_f must be > 0"),
     ({"smooth_f": 1.5}, "smooth_f must be <= 1"),
     ({"diverge_th": 1.0}, "diverge_th must be > 1"),
     ({"batch_size": 500}, r"batch_size \(500\) must be <= the number of samples \(96\)"),
     ({"repeats": 0}, "repeats must be >= 1"),
+    ({"accumulation_steps": 0}, "accumulation_steps must be >= 1"),
+    ({"validation_data": (np.zeros((3, 4)), np.zeros(2))}, "validation X has 3 rows but its targets have 2"),
 ])
 def test_bad_arguments_are_named(toy, kwargs, message):
     X, y = toy
     with pytest.raises(ValueError, match=message):
         lr_range_test(mlp([4, 2], rng=0), SoftmaxCrossEntropy(), X, y, **kwargs)
+
+
+def test_validation_data_must_be_a_pair(toy):
+    X, y = toy
+    with pytest.raises(TypeError, match="validation_data must be a pair"):
+        lr_range_test(mlp([4, 2], rng=0), SoftmaxCrossEntropy(), X, y, validation_data=X)
 
 
 def test_mismatched_data(toy):
@@ -533,3 +541,83 @@ def test_result_from_stored_arrays():
     with pytest.raises(ValueError, match=r"raw_losses must have shape \(repeats, 20\)"):
         RangeTestResult(lrs, np.ones(20), raw_losses=np.ones((2, 19)))
     assert "20 of 20 points" in repr(result)
+
+
+# ---------------------------------------------------------------- held-out loss, accumulation, skips
+
+def test_validation_loss_is_measured_after_each_update(toy):
+    """pytorch-lr-finder's val_loader: point i is the loss on the held-out set after the update with lr_i."""
+    X, y = toy
+    X_val, y_val = X[:40] * 0.5, y[:40]
+    lrs = [1e-3 * 100 ** (i / 7) for i in range(8)]
+    result = lr_range_test(mlp([4, 8, 2], rng=3), SoftmaxCrossEntropy(), X, y, start_lr=1e-3, end_lr=1e-1,
+                           num_iter=8, batch_size=32, smooth_f=1.0, rng=5, validation_data=(X_val, y_val))
+    assert result.validation
+
+    model, loss = mlp([4, 8, 2], rng=3), SoftmaxCrossEntropy()
+    rng = np.random.default_rng(5)
+    batches = []
+    while len(batches) < 8:
+        order = rng.permutation(96)
+        batches += [order[k * 32:(k + 1) * 32] for k in range(3)]
+    expected = []
+    for lr, index in zip(lrs, batches):
+        loss(model(X[index]), y[index])
+        model.backward(loss.backward())
+        for p in model.parameters():
+            p.value -= np.float32(lr) * p.grad
+        expected.append(loss(model(X_val), y_val))
+    np.testing.assert_allclose(result.raw_losses[0], expected, rtol=1e-5)
+
+
+def test_accumulation_steps_average_gradients_and_losses_of_several_batches(toy):
+    X, y = toy
+    lrs = [1e-2 * 10 ** (i / 4) for i in range(5)]
+    result = lr_range_test(mlp([4, 8, 2], rng=3), SoftmaxCrossEntropy(), X, y, start_lr=1e-2, end_lr=1e-1,
+                           num_iter=5, batch_size=16, smooth_f=1.0, rng=7, accumulation_steps=3)
+
+    model, loss = mlp([4, 8, 2], rng=3), SoftmaxCrossEntropy()
+    rng = np.random.default_rng(7)
+    batches = []
+    while len(batches) < 15:  # 96 samples: 6 batches of 16 per pass, 3 batches per iteration
+        order = rng.permutation(96)
+        batches += [order[k * 16:(k + 1) * 16] for k in range(6)]
+    expected = []
+    for i, lr in enumerate(lrs):
+        grads = [np.zeros_like(p.value) for p in model.parameters()]
+        losses = []
+        for index in batches[3 * i:3 * i + 3]:
+            losses.append(loss(model(X[index]), y[index]))
+            model.backward(loss.backward())
+            for g, p in zip(grads, model.parameters()):
+                g += p.grad / 3
+        expected.append(np.mean(losses))
+        for g, p in zip(grads, model.parameters()):
+            p.value -= np.float32(lr) * g
+    np.testing.assert_allclose(result.raw_losses[0], expected, rtol=1e-5)
+
+
+def test_accumulation_of_equal_halves_equals_one_batch_twice_as_large(toy):
+    # With a batch of the whole data set split in two, the mean gradient is the full-batch gradient.
+    X, y = toy
+    kwargs = dict(start_lr=1e-2, end_lr=1.0, num_iter=6, smooth_f=1.0, rng=0)
+    whole = lr_range_test(mlp([4, 8, 2], rng=3), SoftmaxCrossEntropy(), X, y, batch_size=96, **kwargs)
+    halves = lr_range_test(mlp([4, 8, 2], rng=3), SoftmaxCrossEntropy(), X, y, batch_size=48,
+                           accumulation_steps=2, **kwargs)
+    np.testing.assert_allclose(halves.raw_losses, whole.raw_losses, rtol=1e-5)
+
+
+def test_skip_start_and_skip_end_set_the_suggestion_window():
+    lrs = grid()
+    losses = (np.log10(lrs) + 1.5) ** 2
+    losses[2] = -1.0   # ignored by default (inside the first num_iter // 10 = 5 points)
+    losses[-3] = -2.0  # ignored by default (inside the last 5)
+    result = RangeTestResult(lrs, losses)
+    assert result.suggest_index("minimum") == 35
+    assert result.suggest_index("minimum", skip_start=0) == 2
+    assert result.suggest_index("minimum", skip_start=0, skip_end=0) == len(lrs) - 3
+    assert result.suggest_bounds(skip_end=0)[1] == pytest.approx(lrs[-3] / 3)
+    with pytest.raises(ValueError, match="skip_start must be >= 0, got -1"):
+        result.suggest("valley", skip_start=-1)
+    with pytest.raises(ValueError, match="after skipping the first 30 and the last 20"):
+        result.suggest("valley", skip_start=30, skip_end=20)

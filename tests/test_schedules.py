@@ -205,6 +205,33 @@ def test_cosine_restarts_survives_a_log_that_rounds_either_way(monkeypatch, erro
     np.testing.assert_allclose([s(int(k)) for k in steps], exact_scalar, rtol=1e-6)
 
 
+def test_cosine_restarts_growing_peaks():
+    # Keras accepts m_mul > 1: period i starts at m_mul ** i. Periods of 4 steps (t_mul = 1), m_mul 1.5:
+    # lr = 0.1 * 1.5 ** i * (1 + cos(pi c)) / 2 with c = (t mod 4) / 4.
+    s = CosineRestarts(0.1, first_decay_steps=4, t_mul=1.0, m_mul=1.5)
+    check(s, {0: 0.1, 2: 0.05, 4: 0.15, 6: 0.075, 8: 0.225, 9: 0.225 * (1 + math.sqrt(0.5)) / 2})
+
+
+def test_exponential_growth_overflows_to_inf_for_one_step_as_for_many():
+    s = ExponentialDecay(0.1, decay_steps=1, decay_rate=2.0)
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        assert s(2000) == math.inf
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        assert s(np.array([0, 2000])).tolist() == [0.1, math.inf]
+
+
+def test_cyclic_lr_scale_fn_per_cycle_and_per_iteration():
+    # PyTorch: lr = base + (max - base) * h * scale_fn(cycle) or scale_fn(t); mode is then ignored.
+    per_cycle = CyclicLR(0.1, 0.5, step_size_up=2, mode="exp_range", gamma=0.5, scale_fn=lambda c: 1 / c)
+    # tops at t = 2, 6, 10 are in cycles 1, 2, 3; t = 5 is halfway down cycle 2
+    check(per_cycle, {0: 0.1, 2: 0.5, 5: 0.1 + 0.4 * 0.5 / 2, 6: 0.1 + 0.4 / 2, 10: 0.1 + 0.4 / 3})
+    per_step = CyclicLR(0.1, 0.5, step_size_up=2, scale_fn=lambda t: 1 / (1 + t), scale_mode="iterations")
+    check(per_step, {1: 0.1 + 0.2 / 2, 2: 0.1 + 0.4 / 3, 6: 0.1 + 0.4 / 7})
+    calls = []
+    CyclicLR(0.1, 0.5, step_size_up=2, scale_fn=lambda c: calls.append(c) or 1.0)(np.arange(10))
+    assert calls == [1, 2, 3] and all(type(c) is int for c in calls)  # once per cycle, as Python ints
+
+
 def test_cyclic_lr_triangular():
     s = CyclicLR(0.001, 0.006, step_size_up=2000)
     check(s, {0: 0.001, 1000: 0.0035, 2000: 0.006, 3000: 0.0035, 4000: 0.001, 6000: 0.006, 7999: 0.001 + 0.005 / 2000})
@@ -440,7 +467,7 @@ def test_parameter_names_and_defaults_are_as_documented():
         ],
         CyclicLR: [
             ("base_lr", empty), ("max_lr", empty), ("step_size_up", 2000), ("step_size_down", None),
-            ("mode", "triangular"), ("gamma", 1.0),
+            ("mode", "triangular"), ("gamma", 1.0), ("scale_fn", None), ("scale_mode", "cycle"),
         ],
         OneCycle: [
             ("max_lr", empty), ("total_steps", empty), ("pct_start", 0.3), ("div_factor", 25.0),
@@ -508,7 +535,9 @@ INVALID = [
     (lambda: CosineRestarts(0.1, 0), ValueError, ["first_decay_steps", "0"]),
     (lambda: CosineRestarts(0.1, 10, t_mul=0.5), ValueError, ["t_mul", "0.5"]),
     (lambda: CosineRestarts(0.1, 10, m_mul=0.0), ValueError, ["m_mul", "0.0"]),
-    (lambda: CosineRestarts(0.1, 10, m_mul=1.5), ValueError, ["m_mul", "1.5"]),
+    (lambda: CosineRestarts(0.1, 10, m_mul=-1.5), ValueError, ["m_mul", "-1.5"]),
+    (lambda: CyclicLR(0.01, 0.1, scale_fn=0.5), TypeError, ["scale_fn", "0.5"]),
+    (lambda: CyclicLR(0.01, 0.1, scale_fn=abs, scale_mode="epoch"), ValueError, ["scale_mode", "'epoch'"]),
     (lambda: CosineRestarts(0.1, 10, alpha=-0.1), ValueError, ["alpha", "-0.1"]),
     (lambda: CyclicLR(0.1, 0.01), ValueError, ["max_lr (0.01) must be >= base_lr (0.1)"]),
     (lambda: CyclicLR(0.0, 0.01), ValueError, ["base_lr", "0.0"]),

@@ -61,7 +61,18 @@ def test_multi_step_decay_matches_multi_step_lr(initial_lr, milestones, gamma):
     assert_same(MultiStepDecay(initial_lr, milestones, gamma), expected)
 
 
+def _inverse_cycle(cycle):
+    return 1.0 / cycle
+
+
+def _slow_decay(step):
+    return 0.9995**step
+
+
 CYCLIC_CASES = [
+    dict(base_lr=0.001, max_lr=0.006, step_size_up=200, scale_fn=_inverse_cycle),
+    dict(base_lr=0.01, max_lr=0.1, step_size_up=7, step_size_down=13, mode="triangular2", scale_fn=_slow_decay,
+         scale_mode="iterations"),
     dict(base_lr=0.001, max_lr=0.006, step_size_up=200),
     dict(base_lr=0.01, max_lr=0.1, step_size_up=7, step_size_down=13),
     dict(base_lr=1e-4, max_lr=1e-2, step_size_up=1, step_size_down=1),

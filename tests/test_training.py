@@ -7,7 +7,7 @@ import pytest
 
 import lrcourse
 from lrcourse import data
-from lrcourse.callbacks import Callback, EarlyStopping, ReduceLROnPlateau
+from lrcourse.callbacks import Callback, EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
 from lrcourse.losses import MeanSquaredError, SoftmaxCrossEntropy
 from lrcourse.nn import mlp
 from lrcourse.optim import SGD
@@ -45,14 +45,127 @@ def test_huge_lr_is_stopped_as_diverged(digits):
     assert np.all(np.isfinite(history.batch_loss))
 
 
-def test_nan_loss_stops_even_without_threshold():
-    X = np.ones((8, 2), dtype=np.float32)
-    y = np.array([np.nan] * 8)
+def test_huge_lr_leaves_the_last_finite_weights():
+    # lr = 1e308: the first update sends the weights to +-inf, the second batch loss is NaN; the model
+    # goes back to the weights it had at the start of the epoch (here: its initial weights).
+    X, y = data.moons(n_samples=64, rng=0)
+    model = mlp([2, 8, 2], rng=0)
+    initial = model.state_dict()
+    with pytest.warns(RuntimeWarning, match="diverged.*start of epoch 0"):
+        history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1e308), X, y, epochs=3, rng=0)
+    assert history.diverged and len(history.batch_loss) == 1 and history.history == {}
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, initial[name])
+
+
+class NanAt(MeanSquaredError):
+    """A squared error that reports NaN on call number ``bad`` (0-based), to place a NaN exactly."""
+
+    def __init__(self, bad):
+        self.bad, self.calls = bad, 0
+
+    def forward(self, pred, target):
+        value = super().forward(pred, target)
+        self.calls += 1
+        return float("nan") if self.calls - 1 == self.bad else value
+
+
+def _regression(n=40):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 2)).astype(np.float32)
+    return X, X @ np.array([1.0, -1.0], dtype=np.float32)
+
+
+def test_terminate_on_nan_has_keras_semantics_with_the_guard_off():
+    # Keras: the NaN batch is applied, reaches the callback, training stops after it and the epoch's
+    # loss entry is recorded, non-finite. Batches of 10: updates 0, 1 finite, 2 NaN.
+    X, y = _regression()
     model = mlp([2, 1], rng=0)
-    with pytest.warns(RuntimeWarning, match="diverged"):
-        history = fit(model, MeanSquaredError(), SGD(model.parameters()), X, y, epochs=2,
-                      divergence_threshold=None)
-    assert history.diverged and len(history.batch_loss) == 0
+    opt = SGD(model.parameters(), lr=0.01)
+    with pytest.warns(UserWarning, match="batch 2: invalid loss nan") as caught:
+        history = fit(model, NanAt(2), opt, X, y, epochs=3, batch_size=10, shuffle=False,
+                      divergence_threshold=None, callbacks=[TerminateOnNaN()])
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]  # one report, the callback's
+    assert opt.iterations == 3 and len(history.batch_loss) == 3 and np.isnan(history.batch_loss[2])
+    assert history.epoch == [0] and history.stopped_epoch == 0 and history.diverged
+    assert len(history.history["loss"]) == 1 and np.isnan(history.history["loss"][0])
+
+
+def test_the_guard_stops_before_a_nan_batch_is_applied():
+    X, y = _regression()
+    model = mlp([2, 1], rng=0)
+    opt = SGD(model.parameters(), lr=0.01)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = fit(model, NanAt(2), opt, X, y, epochs=3, batch_size=10, shuffle=False,
+                      callbacks=[TerminateOnNaN()])
+    assert [w.category for w in caught] == [RuntimeWarning]  # the guard's; the callback never saw the NaN
+    assert "diverged at epoch 0, update 2" in str(caught[0].message)
+    assert "after update 2 (the last finite ones)" in str(caught[0].message)
+    assert opt.iterations == 2 and len(history.batch_loss) == 2 and history.diverged
+    assert history.history == {} and all(np.all(np.isfinite(v)) for v in model.state_dict().values())
+
+
+def test_guard_off_without_a_callback_warns_once_and_goes_on():
+    X, y = _regression()
+    model = mlp([2, 1], rng=0)
+    with pytest.warns(RuntimeWarning, match="update 2: training goes on") as caught:
+        history = fit(model, NanAt(2), SGD(model.parameters(), lr=0.01), X, y, epochs=2, batch_size=10,
+                      shuffle=False, divergence_threshold=None)
+    assert len([w for w in caught if issubclass(w.category, RuntimeWarning)]) == 1
+    assert history.diverged and history.epoch == [0, 1] and len(history.batch_loss) == 8
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_data_is_a_data_error(bad):
+    X, y = _regression()
+    X_bad = X.copy()
+    X_bad[3, 1] = bad
+    model = mlp([2, 1], rng=0)
+    with pytest.raises(ValueError, match="X holds 1 non-finite values.*data problem"):
+        fit(model, MeanSquaredError(), SGD(model.parameters()), X_bad, y)
+    y_bad = y.copy()
+    y_bad[0] = bad
+    with pytest.raises(ValueError, match="targets of X holds 1 non-finite"):
+        fit(model, MeanSquaredError(), SGD(model.parameters()), X, y_bad)
+    with pytest.raises(ValueError, match="validation X holds 1 non-finite"):
+        fit(model, MeanSquaredError(), SGD(model.parameters()), X, y, validation_data=(X_bad, y))
+
+
+def test_validation_data_must_be_a_pair():
+    X, y = _regression()
+    model = mlp([2, 1], rng=0)
+    with pytest.raises(TypeError, match=r"validation_data must be a pair \(X_val, y_val\), got an array of shape \(40, 2\)"):
+        fit(model, MeanSquaredError(), SGD(model.parameters()), X, y, validation_data=X)
+
+
+def test_learning_rate_is_an_alias_of_lr_wherever_a_key_is_looked_up():
+    X, y = data.moons(n_samples=40, rng=0)
+    model = mlp([2, 4, 2], rng=0)
+    seen = []
+
+    class Record(Callback):
+        def on_batch_end(self, step, logs=None):
+            seen.append(logs["learning_rate"])
+
+    cb = ReduceLROnPlateau(monitor="learning_rate", mode="max", patience=0, factor=0.5, min_delta=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "metric not available" warning
+        history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), X, y, epochs=3,
+                      batch_size=20, callbacks=[cb, Record()], rng=0)
+    # the monitored rate never rises: epoch 0 sets best, epochs 1 and 2 each halve the next epoch's rate
+    assert history.history["learning_rate"] == history.history["lr"] == pytest.approx([0.1, 0.1, 0.05])
+    assert "learning_rate" in history.history and sorted(history.history) == ["accuracy", "loss", "lr"]
+    assert seen == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.05, 0.05])
+
+
+def test_optimizer_answers_its_rate_at_a_step():
+    X, y = data.moons(n_samples=40, rng=0)
+    model = mlp([2, 4, 2], rng=0)
+    opt = SGD(model.parameters(), lr=lambda step: 0.1 / (1 + step))
+    history = fit(model, SoftmaxCrossEntropy(), opt, X, y, epochs=2, batch_size=10, rng=0)
+    assert history.batch_lr.tolist() == [opt.lr_at(step) for step in range(8)]
+    assert opt.lr_at(3) == 0.1 / 4
 
 
 def test_same_seed_gives_bit_identical_runs(digits):

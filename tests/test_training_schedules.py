@@ -20,7 +20,7 @@ class RecordMomentum(Callback):
         self.momenta = []
 
     def on_batch_end(self, step, logs=None):
-        self.momenta.append(self.optimizer._evaluate("momentum", self.optimizer.momentum, step, 0.0, 1.0))
+        self.momenta.append(self.optimizer.momentum(step))
 
 
 def test_one_cycle_with_cyclical_momentum_runs_exactly_total_steps():
