@@ -15,6 +15,7 @@ from .losses import MeanSquaredError, SoftmaxCrossEntropy, accuracy
 from .nn import Dense, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh, load, mlp, save
 from .optim import SGD, Adagrad, Adam, RMSprop
 from .rangetest import RangeTestResult, lr_range_test
+from .sweep import sweep  # the function; `from lrcourse.sweep import SweepResult` still reaches the module
 from .training import History, evaluate, fit, predict
 
 __version__ = "0.1.0"
