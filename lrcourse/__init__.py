@@ -11,6 +11,7 @@
 
 from . import callbacks, data, gradcheck, losses, nn, optim, rangetest, schedules, training
 from .callbacks import Callback, EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
+from .liveplot import LivePlot
 from .losses import MeanSquaredError, SoftmaxCrossEntropy, accuracy
 from .nn import Dense, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh, load, mlp, save
 from .optim import SGD, Adagrad, Adam, RMSprop
