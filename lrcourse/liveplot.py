@@ -140,11 +140,15 @@ class LivePlot(Callback):
     def _redraw(self):
         from IPython.display import Image
 
+        first = self.figure is None
         start = self._clock()
         self._handle.update(Image(data=self.png(), format="png"))
         self.frames += 1
         now = self._clock()
-        self._next_draw = now + max(self.min_interval, (now - start) / self.max_overhead)
+        # The first picture also builds the figure and loads fonts, once: it says little about
+        # what the next ones will cost.
+        cost = 0.0 if first else now - start
+        self._next_draw = now + max(self.min_interval, cost / self.max_overhead)
 
     def _x_batches(self):
         """Batch positions in epochs: update k of an epoch of n sits at (k+1)/n."""
