@@ -61,17 +61,20 @@ class SweepResult:
     """The table of a sweep: ``rows`` (one dict per point, parameters first, then outputs).
 
     - ``params``, ``outputs``: the column names;
+    - ``histories``: for a ``fn`` that returns a History, the History of each row (else None), to
+      plot curves; ``history(lr=0.1, seed=0)`` finds the one of a point;
     - ``column(name)``: one column as a numpy array;
     - ``array(name)``: one output shaped by the grid, one axis per parameter (for grids given as
       lists, not as explicit points), so that ``.mean(axis=...)`` averages over seeds;
     - ``to_frame()``: a pandas DataFrame, when pandas is installed.
     """
 
-    def __init__(self, rows, params, outputs, axes=None):
+    def __init__(self, rows, params, outputs, axes=None, histories=None):
         self.rows = rows
         self.params = tuple(params)
         self.outputs = tuple(outputs)
         self.axes = axes
+        self.histories = histories if histories is not None else [None] * len(rows)
 
     def __len__(self):
         return len(self.rows)
@@ -81,6 +84,15 @@ class SweepResult:
 
     def __getitem__(self, index):
         return self.rows[index]
+
+    def history(self, **params):
+        """The History of the one point whose parameters include ``params``."""
+        found = [i for i, row in enumerate(self.rows) if all(row.get(k) == v for k, v in params.items())]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} points have {params}; give parameters that pick exactly one")
+        if self.histories[found[0]] is None:
+            raise KeyError(f"the point {self.rows[found[0]]} has no History: fn returned a dict")
+        return self.histories[found[0]]
 
     def column(self, name):
         """The values of column ``name``, in grid order, as a numpy array."""
@@ -172,7 +184,8 @@ def _summary(history):
 
 
 def _run_point(fn, params, blas_threads):
-    """Run one point with limited BLAS threads; turn its output into a flat dict of numbers."""
+    """Run one point with limited BLAS threads; return its output as a flat dict of numbers, and
+    the History when fn returned one."""
     from threadpoolctl import threadpool_limits
 
     try:
@@ -180,8 +193,9 @@ def _run_point(fn, params, blas_threads):
             output = fn(**params)
     except Exception as exc:
         raise SweepError(f"sweep point {params} failed: {type(exc).__name__}: {exc}", params) from exc
-    if isinstance(output, History):
-        output = _summary(output)
+    history = output if isinstance(output, History) else None
+    if history is not None:
+        output = _summary(history)
     if not isinstance(output, Mapping):
         raise SweepError(f"sweep point {params}: fn must return a dict of numbers or a History, "
                          f"got {type(output).__name__}", params)
@@ -194,7 +208,7 @@ def _run_point(fn, params, blas_threads):
             raise SweepError(f"sweep point {params}: fn returned {key!r}, which is also a grid parameter; "
                              f"rename the output", params)
         row[key] = value
-    return row
+    return row, history
 
 
 def sweep(fn, grid=None, *, n_jobs=None, backend=None, progress=True, blas_threads=1, **params):
@@ -202,8 +216,10 @@ def sweep(fn, grid=None, *, n_jobs=None, backend=None, progress=True, blas_threa
 
     The grid is keyword lists (``lr=[0.01, 0.1], seed=range(5)``: every combination, the first
     parameter varying slowest), or ``grid=`` a mapping of the same lists, or ``grid=`` a list of
-    dicts, each a point (for settings that go together). ``fn`` returns a dict of numbers, or a
-    ``History`` (its last epoch's metrics, ``final_lr``, ``epochs_run`` and ``diverged``).
+    dicts, each a point (for settings that go together); a parameter named like one of this
+    function's own arguments (``n_jobs``, ``backend``, ...) can only be given through ``grid=``.
+    ``fn`` returns a dict of numbers, or a ``History`` (its last epoch's metrics, ``final_lr``,
+    ``epochs_run`` and ``diverged``).
 
     - ``n_jobs``: worker processes (joblib); ``-1`` for all cores; ``None`` takes joblib's default
       (1, or what an enclosing ``joblib.parallel_config`` says).
@@ -228,14 +244,14 @@ def sweep(fn, grid=None, *, n_jobs=None, backend=None, progress=True, blas_threa
         raise ValueError(f"blas_threads must be an int >= 1, got {blas_threads!r}")
     if not callable(fn):
         raise TypeError(f"fn must be a function taking the grid parameters as keywords, got {fn!r}")
-    outputs = _parallel_map(fn, points, n_jobs, backend, progress, blas_threads)
+    outputs, histories = zip(*_parallel_map(fn, points, n_jobs, backend, progress, blas_threads))
 
     output_names = list(dict.fromkeys(name for out in outputs for name in out))
     param_names = list(dict.fromkeys(name for point in points for name in point))
     rows = [{**{name: point.get(name) for name in param_names},
              **{name: out.get(name, math.nan) for name in output_names}}
             for point, out in zip(points, outputs)]
-    return SweepResult(rows, param_names, output_names, axes)
+    return SweepResult(rows, param_names, output_names, axes, list(histories))
 
 
 def _parallel_map(fn, points, n_jobs, backend, progress, blas_threads):

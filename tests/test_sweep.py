@@ -128,6 +128,17 @@ def test_a_history_becomes_its_last_epoch_and_how_the_run_ended():
     assert row["epochs_run"] == 2 and row["diverged"] is False
 
 
+def test_the_histories_are_kept_for_plotting_curves():
+    result = sweep(make_digits_train(epochs=2), lr=[0.1, 0.3], seed=[0], n_jobs=2, progress=False)
+    curve = result.history(lr=0.3).history["val_loss"]
+    assert len(curve) == 2 and curve[-1] == result[1]["val_loss"]
+    assert result.histories[1] is result.history(lr=0.3, seed=0)
+    with pytest.raises(KeyError, match="2 points have {'seed': 0}"):
+        result.history(seed=0)
+    with pytest.raises(KeyError, match="fn returned a dict"):
+        sweep(add, a=[1], b=[2], progress=False).history(a=1)
+
+
 def test_a_diverged_history_is_marked_and_its_metrics_are_nan():
     train = make_digits_train(epochs=2)
     with pytest.warns(RuntimeWarning, match="diverged"):
