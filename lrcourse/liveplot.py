@@ -165,17 +165,19 @@ class LivePlot(Callback):
     def _build(self, panels):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-        from matplotlib.ticker import LogLocator, NullFormatter
+        from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
         figure = Figure(figsize=self.figsize, dpi=80)
         FigureCanvasAgg(figure)  # its own canvas, never registered with pyplot: no second copy shown
         axes = figure.subplots(1, len(panels), sharex=True)
         figure.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.84, wspace=0.3)
         self._lines = {}
+        # Text and tick marks are most of a redraw's cost: few ticks, no grid, no minor ticks.
         for ax, panel in zip(axes, panels):
             ax.set_xlabel("epoch")
             ax.set_ylabel(panel)
-            ax.grid(alpha=0.3)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
         loss_ax = axes[0]
         self._lines["batch_loss"], = loss_ax.plot([], [], color="C0", alpha=0.25, lw=0.8, label="batch")
         self._lines["loss"], = loss_ax.plot([], [], "o-", color="C0", ms=3, label="train")
@@ -187,12 +189,12 @@ class LivePlot(Callback):
         lr_ax = axes[-1]
         self._lines["lr"], = lr_ax.plot([], [], color="C2", label="learning rate")
         lr_ax.set_yscale("log")
-        # Text is most of a redraw's cost: few ticks, no minor labels.
         lr_ax.yaxis.set_major_locator(LogLocator(numticks=4))
-        lr_ax.yaxis.set_minor_formatter(NullFormatter())
+        lr_ax.yaxis.set_minor_locator(NullLocator())
         self._stop_lines = [ax.axvline(np.nan, color="C3", ls="--", lw=1) for ax in axes]
         self._title = figure.suptitle("", fontsize=11)
         self._axes = dict(zip(panels, axes))
+        self._legend_lines = None
         self.figure = figure
         self._built_panels = panels
 
@@ -208,12 +210,13 @@ class LivePlot(Callback):
         for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
             if key in self._lines:
                 self._lines[key].set_data(x_epoch, self._metric(key))
-        for panel in ("loss", "accuracy"):
-            if panel in self._axes:
-                ax = self._axes[panel]
-                shown = [line for line in ax.get_lines()
-                         if not line.get_label().startswith("_") and np.isfinite(line.get_ydata()).any()]
-                ax.legend(handles=shown, loc="best", fontsize=8) if shown else None
+                self._lines[key].set_marker("o" if len(x_epoch) <= 40 else "")  # dots while they are few
+        # One legend, on the loss panel (accuracy uses the same colours), remade only when it changes.
+        loss_lines = [self._lines[key] for key in ("batch_loss", "loss", "val_loss")
+                      if np.isfinite(self._lines[key].get_ydata()).any()]
+        if loss_lines != self._legend_lines and loss_lines:
+            self._axes["loss"].legend(handles=loss_lines, loc="upper right", fontsize=8)
+            self._legend_lines = loss_lines
         x_max = max(len(self.epoch_logs), x_batch[-1] if len(x_batch) else 0, 1)
         self._axes["loss"].set_xlim(0, 1.02 * x_max)  # shared by all panels; room for the stop line
         self._axes["loss"].set_ylim(0, self._loss_top())
