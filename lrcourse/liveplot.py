@@ -2,8 +2,8 @@
 
 Loss (training and validation, with the batch losses faint behind), accuracy when there is one,
 and the learning rate on its own log axis, all against epochs. The figure is redrawn at most every
-``min_interval`` seconds, and less often when drawing is slow, so that drawing takes at most about
-``max_overhead`` of the training time; the last frame says how training ended (finished, stopped
+``min_interval`` seconds, and less often when drawing is slow, so that drawing takes at most
+``max_overhead`` of the time (the last frame, always drawn, comes on top); the last frame says how training ended (finished, stopped
 early, diverged, and where).
 
 In a notebook the figure is one output that is replaced on every redraw (``display_id``). Outside a
@@ -47,9 +47,9 @@ class LivePlot(Callback):
 
     - ``live``: redraw during training; ``None`` (default) means "in a notebook only".
     - ``path``: write the final figure to this file (PNG, SVG, PDF, by its extension).
-    - ``min_interval``: at least this many seconds between redraws.
-    - ``max_overhead``: wait after a redraw until drawing has cost at most this fraction of the
-      time; with the default 0.05 a redraw that takes 0.1 s comes at most every 2 s.
+    - ``min_interval``: at least this many seconds between redraws (and before the first).
+    - ``max_overhead``: redraw only while all the drawing so far stays under this fraction of the
+      time since training began; with the default 0.05 and frames of 0.1 s, one every 2 s.
     - ``figsize``: inches, default ``(10, 3.2)``.
 
     After training, ``status`` says how it ended and ``draw()`` returns the final figure.
@@ -78,6 +78,7 @@ class LivePlot(Callback):
         self.frames = 0  # pictures shown during this fit
         self._live = False
         self._handle = None
+        self._train_start = self._drawing_seconds = 0.0
         self._next_draw = -math.inf
 
     # ------------------------------------------------------------------ the hooks fit calls
@@ -91,7 +92,9 @@ class LivePlot(Callback):
             # A text placeholder costs nothing; the first picture comes with the first redraw.
             self._handle = display({"text/plain": "LivePlot: waiting for the first updates..."},
                                    raw=True, display_id=True)
-        self._next_draw = self._clock() + self.min_interval
+        self._train_start = self._clock()
+        self._drawing_seconds = 0.0
+        self._next_draw = self._train_start + self.min_interval
 
     def on_batch_end(self, step, logs=None):
         logs = logs or {}
@@ -140,15 +143,15 @@ class LivePlot(Callback):
     def _redraw(self):
         from IPython.display import Image
 
-        first = self.figure is None
         start = self._clock()
         self._handle.update(Image(data=self.png(), format="png"))
         self.frames += 1
         now = self._clock()
-        # The first picture also builds the figure and loads fonts, once: it says little about
-        # what the next ones will cost.
-        cost = 0.0 if first else now - start
-        self._next_draw = now + max(self.min_interval, cost / self.max_overhead)
+        # Budget: all the drawing so far may take at most max_overhead of the time since training
+        # began; so after a slow frame the next one waits longer.
+        self._drawing_seconds += now - start
+        self._next_draw = max(now + self.min_interval,
+                              self._train_start + self._drawing_seconds / self.max_overhead)
 
     def _x_batches(self):
         """Batch positions in epochs: update k of an epoch of n sits at (k+1)/n."""

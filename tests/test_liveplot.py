@@ -216,10 +216,10 @@ def test_a_slow_redraw_waits_until_drawing_is_at_most_max_overhead_of_the_time(f
     clock = FakeClock()
     live = LivePlot(live=True, min_interval=1.0, max_overhead=0.1)
     live._clock = clock
-    # Each picture takes 0.5 s: the next may come 0.5 / 0.1 = 5 s after it was finished; the first
-    # one (which also builds the figure) is not taken as a measure, so the second comes 1 s after it.
+    # Each picture takes 0.5 s, and all of them together at most 10 % of the time: the k-th
+    # picture may start once 10 % of the time elapsed covers the k-1 before it, at 5 (k-1) s.
     drawn_at = drive(live, clock, batches=100, seconds_per_batch=0.25, draw_seconds=0.5)
-    assert drawn_at == [1.0, 2.5, 8.0, 13.5, 19.0, 24.5]
+    assert drawn_at == [1.0, 5.0, 10.0, 15.0, 20.0, 25.0]
     assert live.frames == 7
 
 
