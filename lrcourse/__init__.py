@@ -13,10 +13,12 @@
 
 from . import callbacks, data, gradcheck, landscapes, losses, nn, optim, rangetest, schedules, training
 from .callbacks import Callback, EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
+from .liveplot import LivePlot
 from .losses import MeanSquaredError, SoftmaxCrossEntropy, accuracy
 from .nn import Dense, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh, load, mlp, save
 from .optim import SGD, Adagrad, Adam, RMSprop
 from .rangetest import RangeTestResult, lr_range_test
+from .sweep import sweep  # the function; `from lrcourse.sweep import SweepResult` still reaches the module
 from .training import History, evaluate, fit, predict
 
 __version__ = "0.1.0"

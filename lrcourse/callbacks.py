@@ -236,3 +236,6 @@ class TerminateOnNaN(Callback):
         if loss is not None and not math.isfinite(loss):
             warnings.warn(f"batch {step}: invalid loss {loss}, terminating training", stacklevel=2)
             self.model.stop_training = True
+
+
+from .liveplot import LivePlot  # noqa: E402,F401  re-export; liveplot.py imports Callback from here

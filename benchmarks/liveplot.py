@@ -1,0 +1,80 @@
+"""How much LivePlot slows a digits run, measured in a real Jupyter kernel.
+
+    python benchmarks/liveplot.py                    # 20, 100 and 300 epochs, 5 repeats
+    python benchmarks/liveplot.py --epochs 300 -r 9
+
+Goal: less than 10 % on a run worth watching. The run is the lessons' network, ``mlp([64, 64, 10])``,
+plain SGD at lr 0.1, batches of 32 (34 updates per epoch), with validation data. In one kernel
+(nbclient), for each length, runs without and with ``LivePlot()`` (default settings) alternate, so
+that a change in the machine's load hits both alike; the medians are compared. The kernel's
+display messages are sent for real, so the cost of showing each picture is included.
+
+LivePlot's cost is a fixed part (the last frame, always drawn, and the first, which builds the
+figure) plus at most ``max_overhead`` (5 %) of the run for the frames in between; so the overhead
+falls with the length of the run. Timings on a loaded machine are noisy: repeat.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+
+import nbformat
+from nbclient import NotebookClient
+
+KERNEL_CODE = """
+import json, time
+import numpy as np
+import lrcourse
+import matplotlib.pyplot  # as in every lesson: the import is not LivePlot's cost
+(X, y), validation, _ = lrcourse.data.digits(rng=0)
+
+def one_run(epochs, live):
+    model = lrcourse.mlp([64, 64, 10], rng=0)
+    callbacks = [lrcourse.LivePlot()] if live else []
+    start = time.perf_counter()
+    lrcourse.fit(model, lrcourse.SoftmaxCrossEntropy(), lrcourse.SGD(model.parameters(), lr=0.1), X, y,
+                 epochs=epochs, validation_data=validation, rng=0, callbacks=callbacks)
+    return time.perf_counter() - start, (callbacks[0].frames if live else 0)
+
+one_run(2, True)  # warm up: imports, fonts
+results = {}
+for epochs in EPOCHS:
+    plain, live, frames = [], [], []
+    for repeat in range(REPEATS):
+        for with_plot in ((False, True) if repeat % 2 == 0 else (True, False)):
+            seconds, shown = one_run(epochs, with_plot)
+            (live if with_plot else plain).append(seconds)
+            if with_plot:
+                frames.append(shown)
+    results[epochs] = {"plain_s": float(np.median(plain)), "live_s": float(np.median(live)),
+                       "frames": int(np.median(frames)), "plain_all": plain, "live_all": live}
+print("RESULTS " + json.dumps(results))
+"""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, nargs="+", default=[20, 100, 300])
+    parser.add_argument("-r", "--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+    code = f"EPOCHS = {args.epochs!r}\nREPEATS = {args.repeats}\n" + KERNEL_CODE
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    NotebookClient(nb, timeout=3600, kernel_name="python3").execute()
+    text = "".join(out.get("text", "") for out in nb.cells[0].outputs if out.get("output_type") == "stream")
+    results = json.loads(text.split("RESULTS ", 1)[1])
+    print(f"LivePlot overhead on a digits run (mlp([64, 64, 10]), batch 32), median of {args.repeats}, "
+          f"{platform.processor() or platform.machine()}, load average {os.getloadavg()[0]:.1f}")
+    print("| epochs | updates | without (s) | with LivePlot (s) | overhead | frames |\n|---|---|---|---|---|---|")
+    for epochs, r in results.items():
+        overhead = r["live_s"] / r["plain_s"] - 1
+        print(f"| {epochs} | {int(epochs) * 34} | {r['plain_s']:.2f} | {r['live_s']:.2f} | {overhead:+.1%} "
+              f"| {r['frames']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Speed of lrcourse.sweep: serial, on worker processes, and on a Dask LocalCluster.
+
+    python benchmarks/sweep.py            # 3 repeats
+    python benchmarks/sweep.py -r 5
+
+1. A 40-point digits sweep (8 learning rates x 5 seeds, ``mlp([64, 64, 10])``, 20 epochs of plain SGD
+   each, batch 32): serial (``n_jobs=1``) against ``n_jobs=2``. The time of ``n_jobs=2`` includes
+   starting the worker processes, as a learner's first sweep does (joblib keeps them for the next
+   sweep, so later sweeps start faster: both figures are shown).
+2. Overhead per point on a ``distributed.LocalCluster`` (2 worker processes, 1 thread each): a sweep
+   of 200 points that return at once, so that all the time is scheduling, sending the function and
+   the results; the same on joblib's own processes for comparison. The cluster's start-up is
+   reported apart.
+
+Each figure is the median of the repeats. On a machine that others share, timings move a lot: the
+load average is printed with them.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import lrcourse
+from lrcourse.sweep import sweep
+
+LRS = list(np.round(np.geomspace(0.003, 1.0, 8), 4))
+SEEDS = list(range(5))
+EPOCHS = 20
+
+
+def make_train():
+    """The training function, built in a closure so that workers receive it by value."""
+
+    def train(lr, seed):
+        (X, y), validation, _ = lrcourse.data.digits(rng=0)
+        model = lrcourse.mlp([64, 64, 10], rng=seed)
+        return lrcourse.fit(model, lrcourse.SoftmaxCrossEntropy(), lrcourse.SGD(model.parameters(), lr=lr),
+                            X, y, epochs=EPOCHS, validation_data=validation, rng=seed)
+
+    return train
+
+
+def nothing(i):
+    return {"done": 1}
+
+
+def timed(function):
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-r", "--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    import joblib
+    from distributed import Client, LocalCluster
+
+    train = make_train()
+    grid = {"lr": LRS, "seed": SEEDS}
+    print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores)")
+    serial, cold, warm = [], [], []
+    for _ in range(args.repeats):
+        # A fresh pool for the "first sweep" figure, then the same pool again.
+        from joblib.externals.loky import get_reusable_executor
+        get_reusable_executor().shutdown(wait=True)
+        seconds, reference = timed(lambda: sweep(train, grid=grid, n_jobs=1, progress=False))
+        serial.append(seconds)
+        seconds, parallel = timed(lambda: sweep(train, grid=grid, n_jobs=2, progress=False))
+        cold.append(seconds)
+        assert parallel.rows == reference.rows, "n_jobs=2 gave another table"
+        warm.append(timed(lambda: sweep(train, grid=grid, n_jobs=2, progress=False))[0])
+    median = statistics.median
+    print(f"\n40-point digits sweep ({len(LRS)} rates x {len(SEEDS)} seeds, {EPOCHS} epochs each), "
+          f"median of {args.repeats}:")
+    print(f"  serial (n_jobs=1):               {median(serial):6.2f} s  {[round(s, 2) for s in serial]}")
+    print(f"  n_jobs=2, new worker processes:  {median(cold):6.2f} s  speed-up {median(serial) / median(cold):.2f}x  "
+          f"{[round(s, 2) for s in cold]}")
+    print(f"  n_jobs=2, workers already there: {median(warm):6.2f} s  speed-up {median(serial) / median(warm):.2f}x  "
+          f"{[round(s, 2) for s in warm]}")
+
+    points = 200
+    loky_overhead = []
+    for _ in range(args.repeats):
+        sweep(nothing, i=range(4), n_jobs=2, progress=False)  # workers up
+        loky_overhead.append(timed(lambda: sweep(nothing, i=range(points), n_jobs=2, progress=False))[0] / points)
+    start_up, dask_overhead, dask_sweep = [], [], []
+    for _ in range(args.repeats):
+        seconds, cluster = timed(lambda: LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                      dashboard_address=None))
+        start_up.append(seconds)
+        with cluster, Client(cluster):
+            sweep(nothing, i=range(4), backend="dask", progress=False)  # workers have imported lrcourse
+            dask_overhead.append(
+                timed(lambda: sweep(nothing, i=range(points), backend="dask", progress=False))[0] / points)
+            with joblib.parallel_config(backend="dask"):
+                seconds, on_cluster = timed(lambda: sweep(train, grid=grid, progress=False))
+            dask_sweep.append(seconds)
+            assert on_cluster.rows == reference.rows, "the cluster gave another table"
+    print(f"\nOverhead per point ({points} points that return at once), median of {args.repeats}:")
+    print(f"  joblib processes (n_jobs=2):     {1000 * median(loky_overhead):6.1f} ms  "
+          f"{[round(1000 * s, 1) for s in loky_overhead]}")
+    print(f"  Dask LocalCluster (2 processes): {1000 * median(dask_overhead):6.1f} ms  "
+          f"{[round(1000 * s, 1) for s in dask_overhead]}")
+    print(f"  LocalCluster start-up:           {median(start_up):6.2f} s")
+    print(f"  the 40-point digits sweep on it: {median(dask_sweep):6.2f} s  speed-up over serial "
+          f"{median(serial) / median(dask_sweep):.2f}x")
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

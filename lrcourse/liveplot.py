@@ -1,0 +1,248 @@
+"""A live view of training: one figure, redrawn in place while ``fit`` runs in a notebook.
+
+Loss (training and validation, with the batch losses faint behind), accuracy when there is one,
+and the learning rate on its own log axis, all against epochs. The figure is redrawn at most every
+``min_interval`` seconds, and less often when drawing is slow, so that drawing takes at most
+``max_overhead`` of the time (the last frame, always drawn, comes on top); the last frame says how training ended (finished, stopped
+early, diverged, and where).
+
+In a notebook the figure is one output that is replaced on every redraw (``display_id``). Outside a
+notebook nothing is drawn while training; ``path=`` writes the final figure to a file either way.
+
+>>> import lrcourse
+>>> X, y = lrcourse.data.moons(n_samples=200, rng=0)
+>>> model = lrcourse.mlp([2, 16, 2], rng=0)
+>>> live = LivePlot()
+>>> history = lrcourse.fit(model, lrcourse.SoftmaxCrossEntropy(), lrcourse.SGD(model.parameters(), lr=0.1),
+...                        X, y, epochs=3, batch_size=20, rng=0, callbacks=[live])
+>>> live.status
+'finished: 3 epochs, 30 updates'
+>>> [ax.get_ylabel() for ax in live.draw().axes]
+['loss', 'accuracy', 'learning rate']
+"""
+
+import io
+import math
+import time
+
+import numpy as np
+
+from .callbacks import Callback
+
+__all__ = ["LivePlot"]
+
+
+def _in_notebook():
+    """True inside a Jupyter kernel (JupyterLab, Notebook, VS Code), where outputs can be replaced."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class LivePlot(Callback):
+    """Callback: redraw the loss, accuracy and learning rate of a running ``fit`` in one figure.
+
+    - ``live``: redraw during training; ``None`` (default) means "in a notebook only".
+    - ``path``: write the final figure to this file (PNG, SVG, PDF, by its extension).
+    - ``min_interval``: at least this many seconds between redraws (and before the first).
+    - ``max_overhead``: redraw only while all the drawing so far stays under this fraction of the
+      time since training began; with the default 0.05 and frames of 0.1 s, one every 2 s.
+    - ``figsize``: inches, default ``(10, 3.2)``.
+
+    After training, ``status`` says how it ended and ``draw()`` returns the final figure.
+    """
+
+    def __init__(self, *, live=None, path=None, min_interval=0.5, max_overhead=0.05, figsize=(10, 3.2)):
+        if not min_interval >= 0:
+            raise ValueError(f"min_interval must be >= 0 seconds, got {min_interval!r}")
+        if not 0 < max_overhead <= 1:
+            raise ValueError(f"max_overhead must be in (0, 1], got {max_overhead!r}")
+        self.live = live
+        self.path = path
+        self.min_interval = float(min_interval)
+        self.max_overhead = float(max_overhead)
+        self.figsize = figsize
+        self.figure = None
+        self._clock = time.monotonic
+        self._reset()
+
+    def _reset(self):
+        self.batch_loss, self.batch_lr = [], []
+        self.epoch_logs = []
+        self.batches_per_epoch = None
+        self.status = "training"
+        self.stopped = None  # "diverged", "early" or "finished" once training has ended
+        self.frames = 0  # pictures shown during this fit
+        self._live = False
+        self._handle = None
+        self._train_start = self._drawing_seconds = 0.0
+        self._next_draw = -math.inf
+
+    # ------------------------------------------------------------------ the hooks fit calls
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+        self._live = _in_notebook() if self.live is None else bool(self.live)
+        if self._live:
+            from IPython.display import display
+
+            # A text placeholder costs nothing; the first picture comes with the first redraw.
+            self._handle = display({"text/plain": "LivePlot: waiting for the first updates..."},
+                                   raw=True, display_id=True)
+        self._train_start = self._clock()
+        self._drawing_seconds = 0.0
+        self._next_draw = self._train_start + self.min_interval
+
+    def on_batch_end(self, step, logs=None):
+        logs = logs or {}
+        self.batch_loss.append(float(logs.get("loss", math.nan)))
+        self.batch_lr.append(float(logs.get("lr", math.nan)))
+        if self._live and self._clock() >= self._next_draw:
+            self._redraw()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_logs.append(dict(logs or {}))
+        if self.batches_per_epoch is None:
+            self.batches_per_epoch = len(self.batch_loss)
+        self.status = f"training: {len(self.epoch_logs)} epochs, {len(self.batch_loss)} updates"
+        if self._live and self._clock() >= self._next_draw:
+            self._redraw()
+
+    def on_train_end(self, logs=None):
+        self.stopped, self.status = self._how_it_ended()
+        if self._live:
+            self._redraw()
+        if self.path is not None:
+            self.draw().savefig(self.path)
+
+    # ------------------------------------------------------------------ drawing
+
+    def _how_it_ended(self):
+        """("diverged" | "early" | "finished", a sentence for the title), from fit's History."""
+        updates = len(self.batch_loss)
+        epochs = len(self.epoch_logs)
+        if getattr(self.history, "diverged", False):
+            # fit stops before applying the update whose loss blew up, so it is not in batch_loss.
+            lr = self.batch_lr[-1] if self.batch_lr else math.nan
+            return "diverged", (f"diverged after {updates} updates ({epochs} full epochs), last lr {lr:.3g}: "
+                                f"training stopped")
+        if getattr(self.history, "stopped_epoch", None) is not None:
+            return "early", f"stopped early by a callback: {epochs} epochs, {updates} updates"
+        return "finished", f"finished: {epochs} epochs, {updates} updates"
+
+    def png(self):
+        """The figure, up to date, as PNG bytes (what the notebook shows)."""
+        buffer = io.BytesIO()
+        # Fast, light compression: the picture is replaced a few times a second at most.
+        self.draw().savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+        return buffer.getvalue()
+
+    def _redraw(self):
+        from IPython.display import Image
+
+        start = self._clock()
+        self._handle.update(Image(data=self.png(), format="png"))
+        self.frames += 1
+        now = self._clock()
+        # Budget: all the drawing so far may take at most max_overhead of the time since training
+        # began; so after a slow frame the next one waits longer.
+        self._drawing_seconds += now - start
+        self._next_draw = max(now + self.min_interval,
+                              self._train_start + self._drawing_seconds / self.max_overhead)
+
+    def _x_batches(self):
+        """Batch positions in epochs: update k of an epoch of n sits at (k+1)/n."""
+        per_epoch = self.batches_per_epoch or max(len(self.batch_loss), 1)
+        return (np.arange(len(self.batch_loss)) + 1) / per_epoch
+
+    def _metric(self, key):
+        return np.array([logs.get(key, np.nan) for logs in self.epoch_logs], dtype=float)
+
+    def _panels(self):
+        keys = set().union(*self.epoch_logs) if self.epoch_logs else set()
+        return ("loss", "accuracy", "learning rate") if "accuracy" in keys else ("loss", "learning rate")
+
+    def _build(self, panels):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
+
+        figure = Figure(figsize=self.figsize, dpi=80)
+        FigureCanvasAgg(figure)  # its own canvas, never registered with pyplot: no second copy shown
+        axes = figure.subplots(1, len(panels), sharex=True)
+        figure.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.84, wspace=0.3)
+        self._lines = {}
+        # Text and tick marks are most of a redraw's cost: few ticks, no grid, no minor ticks.
+        for ax, panel in zip(axes, panels):
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(panel)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+        loss_ax = axes[0]
+        self._lines["batch_loss"], = loss_ax.plot([], [], color="C0", alpha=0.25, lw=0.8, label="batch")
+        self._lines["loss"], = loss_ax.plot([], [], "o-", color="C0", ms=3, label="train")
+        self._lines["val_loss"], = loss_ax.plot([], [], "o-", color="C1", ms=3, label="validation")
+        if "accuracy" in panels:
+            acc_ax = axes[1]
+            self._lines["accuracy"], = acc_ax.plot([], [], "o-", color="C0", ms=3, label="train")
+            self._lines["val_accuracy"], = acc_ax.plot([], [], "o-", color="C1", ms=3, label="validation")
+        lr_ax = axes[-1]
+        self._lines["lr"], = lr_ax.plot([], [], color="C2", label="learning rate")
+        lr_ax.set_yscale("log")
+        lr_ax.yaxis.set_major_locator(LogLocator(numticks=4))
+        lr_ax.yaxis.set_minor_locator(NullLocator())
+        self._stop_lines = [ax.axvline(np.nan, color="C3", ls="--", lw=1) for ax in axes]
+        self._title = figure.suptitle("", fontsize=11)
+        self._axes = dict(zip(panels, axes))
+        self._legend_lines = None
+        self.figure = figure
+        self._built_panels = panels
+
+    def draw(self):
+        """Bring the figure up to date with what training has logged so far, and return it."""
+        panels = self._panels()
+        if self.figure is None or panels != self._built_panels:
+            self._build(panels)
+        x_batch = self._x_batches()
+        self._lines["batch_loss"].set_data(x_batch, self.batch_loss)
+        self._lines["lr"].set_data(x_batch, self.batch_lr)
+        x_epoch = np.arange(1, len(self.epoch_logs) + 1)
+        for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+            if key in self._lines:
+                self._lines[key].set_data(x_epoch, self._metric(key))
+                self._lines[key].set_marker("o" if len(x_epoch) <= 40 else "")  # dots while they are few
+        # One legend, on the loss panel (accuracy uses the same colours), remade only when it changes.
+        loss_lines = [self._lines[key] for key in ("batch_loss", "loss", "val_loss")
+                      if np.isfinite(self._lines[key].get_ydata()).any()]
+        if loss_lines != self._legend_lines and loss_lines:
+            self._axes["loss"].legend(handles=loss_lines, loc="upper right", fontsize=8)
+            self._legend_lines = loss_lines
+        x_max = max(len(self.epoch_logs), x_batch[-1] if len(x_batch) else 0, 1)
+        self._axes["loss"].set_xlim(0, 1.02 * x_max)  # shared by all panels; room for the stop line
+        self._axes["loss"].set_ylim(0, self._loss_top())
+        for panel in ("accuracy", "learning rate"):
+            if panel in self._axes:
+                self._axes[panel].relim()
+                self._axes[panel].autoscale_view(scalex=False)
+        # Where training stopped, when it did not run to the end: a red line in every panel.
+        stop_x = x_batch[-1] if self.stopped in ("diverged", "early") and len(x_batch) else np.nan
+        for line in self._stop_lines:
+            line.set_xdata([stop_x, stop_x])
+        self._title.set_text(self.status)
+        self._title.set_color("C3" if self.stopped == "diverged" else "black")
+        return self.figure
+
+    def _loss_top(self):
+        """Top of the loss axis: what nearly all batches reach, so one rare spike does not squash
+        the curve; all of it when training diverged, since the climb is then the story."""
+        values = np.concatenate([self._metric("loss"), self._metric("val_loss"),
+                                 np.asarray(self.batch_loss, dtype=float)])
+        values = values[np.isfinite(values)]
+        if not values.size:
+            return 1.0
+        top = values.max() if self.stopped == "diverged" else max(
+            np.quantile(values, 0.99), np.nanmax(self._metric("val_loss"), initial=0.0))
+        return 1.05 * top if top > 0 else 1.0
