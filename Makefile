@@ -10,7 +10,7 @@ test notebooks exercises: export OMP_NUM_THREADS := 1
 test notebooks exercises: export OPENBLAS_NUM_THREADS := 1
 test notebooks exercises: export MKL_NUM_THREADS := 1
 
-.PHONY: course test venv notebooks exercises bench bench-notebooks check-sources clean
+.PHONY: course test venv notebooks exercises bench bench-notebooks check-sources site clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ notebooks: venv
 exercises: venv
 	$(BIN)/python tools/build_exercises.py
 
+## Build the course website from the committed notebooks into site/_build/html (warnings are errors).
+site: venv
+	$(BIN)/python -m pip install --quiet -e ".[site]"
+	$(BIN)/python -m sphinx -W --keep-going -b html site site/_build/html
+	@echo "site: open site/_build/html/index.html"
+
 ## Speed: engine against the BLAS floor, scikit-learn and (if installed) PyTorch.
 bench: venv
 	$(BIN)/python -m pip install --quiet -e ".[test]"
@@ -49,4 +55,4 @@ bench-notebooks: venv
 	$(BIN)/python benchmarks/notebooks.py
 
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache
+	rm -rf $(VENV) artifacts .pytest_cache site/_build site/notebooks site/exercises

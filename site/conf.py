@@ -4,7 +4,7 @@ The pages come from the committed, executed notebooks (nothing is re-executed): 
 ``exercises`` here are links to the repository's folders, so a page's path is the notebook's path in
 the repository (``notebooks/04_fixed_learning_rate.html`` is ``notebooks/04_fixed_learning_rate.ipynb``)
 and its Binder button opens that very notebook. The build runs offline: the theme, MathJax and
-everything a page loads are copied into the site.
+everything else a page loads are copied into the site.
 """
 
 import sys
@@ -51,14 +51,9 @@ autosummary_generate = False
 # A few docstrings use numpydoc sections ("Parameters" and a dashed line).
 napoleon_google_docstring = False
 
-# --- maths: MathJax 2 served from the site itself (jupyter-server-mathjax ships it) ---------------
-mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
-mathjax2_config = {
-    # Only the STIX web fonts are shipped; without this MathJax would ask for fonts that are not there.
-    "HTML-CSS": {"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web", "imageFont": None},
-    "messageStyle": "none",
-    "menuSettings": {"zoom": "None"},
-}
+# --- maths: MathJax 3, copied into the site from the sphinx-mathjax-offline package ---------------
+# (by course_site, which does not load that package's own extension: only its MathJax files).
+mathjax_path = "mathjax/tex-chtml.js"
 
 # --- HTML ----------------------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
@@ -66,6 +61,8 @@ html_title = "lrcourse: learning rates, hands-on"
 html_static_path = ["_static"]
 html_css_files = ["course.css"]
 html_last_updated_fmt = None
+# The theme's light/dark switch starts on the reader's system setting.
+html_context = {"default_mode": "auto"}
 html_theme_options = {
     "repository_url": f"https://github.com/{REPOSITORY}",
     "repository_branch": BRANCH,

@@ -10,12 +10,13 @@
   that notebook) and to the notebook file itself.
 * API links: an inline code name in a notebook's text, such as ``lrcourse.schedules.CyclicLR`` or
   ``lr_range_test()``, links to its API page when it names exactly one documented object.
-* Maths: MathJax is copied into the site from the jupyter-server-mathjax package, so pages need no
-  network.
+* Maths: MathJax 3 is copied into the site from the sphinx-mathjax-offline package, so pages need
+  no network.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import shutil
@@ -53,7 +54,7 @@ def binder_url(config, docname):
 
 def copy_notebooks(app, config):
     """Mirror ``<repository>/<folder>/NN_*.ipynb`` into ``<site>/<folder>/`` for each folder."""
-    repository = Path(app.confdir).parent
+    repository = Path(config.course_root or Path(app.confdir).parent)
     for folder in LAUNCHABLE:
         source, target = repository / folder, Path(app.srcdir) / folder
         target.mkdir(exist_ok=True)
@@ -150,15 +151,17 @@ def link_code_to_api(app, doctree, docname):
 def copy_mathjax(app, exception):
     if exception is not None or app.builder.format != "html":
         return
-    import jupyter_server_mathjax
-
-    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+    # The package's folder has a dash in its name, so it is found by its distribution, not imported.
+    distribution = importlib.metadata.distribution("sphinx-mathjax-offline")
+    source = Path(distribution.locate_file("sphinx-mathjax-offline/static/mathjax"))
     target = Path(app.outdir) / "_static" / "mathjax"
-    if not (target / "MathJax.js").exists():
+    if not (target / "tex-chtml.js").exists():
         shutil.copytree(source, target, dirs_exist_ok=True)
 
 
 def setup(app):
+    # The checkout whose notebooks are shown; by default the one this site/ folder is in.
+    app.add_config_value("course_root", "", "env")
     app.add_config_value("course_repository", "lrcourse/lrcourse", "html")
     app.add_config_value("course_branch", "main", "html")
     app.add_config_value("course_binderhub", "https://mybinder.org", "html")
