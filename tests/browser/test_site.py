@@ -276,12 +276,13 @@ def served(site):
         server.server_close()
 
 
-# Waits for every image (lazy ones included) and for MathJax, then reports what the page shows.
+# Waits for every image (lazy ones included), MathJax and its fonts, then reports what the page shows.
 _INSPECT = """async () => {
   for (const img of document.images) { img.loading = "eager"; }
   await Promise.all(Array.from(document.images).map(img => img.complete ? null :
       new Promise(done => { img.addEventListener("load", done); img.addEventListener("error", done); })));
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  await document.fonts.ready;  // MathJax asks for its fonts once the formulas are typeset
   return {
     brokenImages: Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))
                        .map(i => i.currentSrc.slice(0, 120) || i.getAttribute("src")),
@@ -332,6 +333,8 @@ def visit_every_page(chromium, served, site):
             current["url"] = served + relative
             page.goto(current["url"], wait_until="load")
             seen[relative] = page.evaluate(_INSPECT)
+            if seen[relative]["maths"]:  # let the last MathJax fonts arrive before leaving the page
+                page.wait_for_load_state("networkidle")
     finally:
         context.close()
     return seen, problems
