@@ -26,9 +26,9 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 ALIVE_NOTE = (
-    '<p class="course-widget-note">▶ Interactive figure: this is a picture of its first state. '
-    "It comes alive when you launch the notebook (the rocket button at the top of the page, "
-    "or open it in JupyterLab) and move its controls.</p>"
+    '<p class="course-widget-note">▶ Interactive widget: this is a picture of its first state. '
+    "It comes alive when you launch the notebook (Launch on Binder, at the top of the page, or "
+    "the notebook opened in JupyterLab) and move its controls.</p>"
 )
 
 _BOXES = {"VBoxModel": "vbox", "HBoxModel": "hbox", "BoxModel": "hbox", "GridBoxModel": "hbox"}
