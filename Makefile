@@ -42,7 +42,7 @@ exercises: venv
 ## Build the course website from the committed notebooks into site/_build/html (warnings are errors).
 site: venv
 	$(BIN)/python -m pip install --quiet -e ".[site]"
-	$(BIN)/python -m sphinx -W --keep-going -b html -d site/_build/doctrees site site/_build/html
+	$(BIN)/python -m sphinx -E -W --keep-going -b html -d site/_build/doctrees site site/_build/html
 	@echo "site: open site/_build/html/index.html"
 
 ## Speed: engine against the BLAS floor, scikit-learn and (if installed) PyTorch.
