@@ -218,6 +218,13 @@ def test_lesson_text_links_lrcourse_names_to_the_api(site):
 # ---------------------------------------------------------------------------------------------
 
 
+def test_the_widget_renderer_examples_hold():
+    import doctest
+
+    result = doctest.testmod(static_widgets)
+    assert result.attempted > 0 and result.failed == 0
+
+
 def test_a_progress_bar_shows_its_final_count_and_no_alive_note():
     state = {"bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_t", "IPY_MODEL_p"]}},
              "t": {"model_name": "HTMLModel", "state": {"value": "runs: 100%"}},
