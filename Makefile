@@ -27,7 +27,7 @@ LAB_ARGS := --ServerApp.root_dir="$(CURDIR)" \
 	--ServerApp.terminado_settings='{"shell_command": ["bash", "--rcfile", "$(CURDIR)/tools/course_shell.sh", "-i"]}' \
 	$(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: course test kernels venv notebooks exercises bench bench-notebooks check-sources clean
+.PHONY: course test kernels venv notebooks exercises bench bench-notebooks site clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ venv: $(BIN)/python
 # Installs happen once, and again only when pyproject.toml (the dependencies) changes.
 $(VENV)/.installed-course: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[course]"
+	touch $@
+
+$(VENV)/.installed-site: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[site]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
@@ -72,6 +76,11 @@ notebooks: venv
 exercises: venv
 	$(BIN)/python tools/build_exercises.py
 
+## Build the course website from the committed notebooks into site/_build/html (warnings are errors).
+site: $(VENV)/.installed-site
+	$(BIN)/python -m sphinx -E -W --keep-going -b html -d site/_build/doctrees site site/_build/html
+	@echo "site: open site/_build/html/index.html"
+
 ## Speed: engine against the BLAS floor, scikit-learn and (if installed) PyTorch.
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
@@ -81,4 +90,4 @@ bench-notebooks: venv
 	$(BIN)/python benchmarks/notebooks.py
 
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache
+	rm -rf $(VENV) artifacts .pytest_cache site/_build site/notebooks site/exercises
