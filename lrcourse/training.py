@@ -290,8 +290,8 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
     y : targets, one row per sample: integer class labels ``(samples,)`` or one-hot/probabilities
         ``(samples, classes)`` for ``SoftmaxCrossEntropy``; values ``(samples,)`` or
         ``(samples, outputs)`` for ``MeanSquaredError``.
-    epochs : passes over the data (0 runs none). batch_size : samples per update (the last batch of
-        an epoch may be smaller).
+    epochs : passes over the data (0 runs none).
+    batch_size : samples per update (the last batch of an epoch may be smaller).
     validation_data : a pair ``(X_val, y_val)``; its loss (and accuracy) is measured after every
         epoch and logged as ``val_loss`` (``val_accuracy``).
     callbacks : :class:`lrcourse.callbacks.Callback` objects, called at the start and end of
@@ -325,6 +325,7 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
     >>> X, y = data.moons(n_samples=64, rng=0)
     >>> model = nn.mlp([2, 8, 2], rng=0)
     >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
     ...     history = fit(model, losses.SoftmaxCrossEntropy(), optim.SGD(model.parameters(), lr=1e30),
     ...                   X, y, epochs=3, divergence_threshold=None, callbacks=[callbacks.TerminateOnNaN()])
     >>> history.diverged, len(history.history["loss"]), bool(np.isfinite(history.history["loss"][-1]))

@@ -129,7 +129,8 @@ def check_data(X, y, name="X", dtype=None):
     >>> check_data(np.array([[0.0, np.nan]]), [1])
     Traceback (most recent call last):
     ...
-    ValueError: X holds 1 non-finite values (NaN or inf): this is a data problem, not a learning-rate one; remove or impute them before training
+    ValueError: X holds 1 non-finite values (NaN or inf): this is a data problem, not a learning-rate
+    one; remove or impute them before training
     """
     X = np.asarray(X)
     y = np.asarray(y)

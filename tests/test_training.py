@@ -135,7 +135,8 @@ def test_non_finite_data_is_a_data_error(bad):
 def test_validation_data_must_be_a_pair():
     X, y = _regression()
     model = mlp([2, 1], rng=0)
-    with pytest.raises(TypeError, match=r"validation_data must be a pair \(X_val, y_val\), got an array of shape \(40, 2\)"):
+    message = r"validation_data must be a pair \(X_val, y_val\), got an array of shape \(40, 2\)"
+    with pytest.raises(TypeError, match=message):
         fit(model, MeanSquaredError(), SGD(model.parameters()), X, y, validation_data=X)
 
 
