@@ -222,9 +222,11 @@ class Constant(Schedule):
 
 @_schedule
 class StepDecay(Schedule):
-    """Multiply the learning rate by ``gamma`` every ``step_size`` updates.
+    r"""Multiply the learning rate by ``gamma`` every ``step_size`` updates.
 
     ``lr(t) = initial_lr * gamma ** floor(t / step_size)``
+
+    .. math:: \eta_t = \eta_0\,\gamma^{\lfloor t/s \rfloor}, \quad \eta_0 = \texttt{initial_lr},\ s = \texttt{step_size}
 
     Equals PyTorch ``StepLR(optimizer, step_size, gamma)`` with ``lr=initial_lr``.
 
@@ -244,9 +246,11 @@ class StepDecay(Schedule):
 
 @_schedule
 class MultiStepDecay(Schedule):
-    """Multiply the learning rate by ``gamma`` at each milestone.
+    r"""Multiply the learning rate by ``gamma`` at each milestone.
 
     ``lr(t) = initial_lr * gamma ** (number of milestones <= t)``
+
+    .. math:: \eta_t = \eta_0\,\gamma^{\#\{m \in \texttt{milestones}\,:\ m \le t\}}, \quad \eta_0 = \texttt{initial_lr}
 
     Equals PyTorch ``MultiStepLR(optimizer, milestones, gamma)`` with ``lr=initial_lr``.
     ``milestones`` must be strictly increasing positive integers.
@@ -314,10 +318,12 @@ _DECAY_CHECKS = {"initial_lr": _positive, "decay_steps": _count(1), "decay_rate"
 
 @_schedule
 class ExponentialDecay(Schedule):
-    """Multiply the learning rate by ``decay_rate`` every ``decay_steps`` updates, smoothly.
+    r"""Multiply the learning rate by ``decay_rate`` every ``decay_steps`` updates, smoothly.
 
     ``lr(t) = initial_lr * decay_rate ** (t / decay_steps)``; with ``staircase=True``
     the exponent is ``floor(t / decay_steps)``. A ``decay_rate > 1`` grows the rate, up to inf.
+
+    .. math:: \eta_t = \eta_0\, r^{t/s} \quad (\texttt{staircase}: \eta_0\, r^{\lfloor t/s \rfloor}), \quad \eta_0 = \texttt{initial_lr},\ r = \texttt{decay_rate},\ s = \texttt{decay_steps}
 
     Equals Keras ``ExponentialDecay(initial_lr, decay_steps, decay_rate, staircase)``.
 
@@ -340,10 +346,12 @@ class ExponentialDecay(Schedule):
 
 @_schedule
 class InverseTimeDecay(Schedule):
-    """Decay the learning rate as ``1 / t``.
+    r"""Decay the learning rate as ``1 / t``.
 
     ``lr(t) = initial_lr / (1 + decay_rate * t / decay_steps)``; with ``staircase=True``
     ``t / decay_steps`` is replaced by ``floor(t / decay_steps)``.
+
+    .. math:: \eta_t = \frac{\eta_0}{1 + r\,t/s} \quad (\texttt{staircase}: \frac{\eta_0}{1 + r \lfloor t/s \rfloor}), \quad \eta_0 = \texttt{initial_lr},\ r = \texttt{decay_rate},\ s = \texttt{decay_steps}
 
     Equals Keras ``InverseTimeDecay(initial_lr, decay_steps, decay_rate, staircase)``.
 
@@ -364,13 +372,15 @@ class InverseTimeDecay(Schedule):
 
 @_schedule
 class PolynomialDecay(Schedule):
-    """Decay from ``initial_lr`` to ``end_lr`` along a polynomial, in ``decay_steps`` updates.
+    r"""Decay from ``initial_lr`` to ``end_lr`` along a polynomial, in ``decay_steps`` updates.
 
     ``lr(t) = (initial_lr - end_lr) * (1 - t' / d) ** power + end_lr`` where, without
     cycling, ``t' = min(t, decay_steps)`` and ``d = decay_steps`` (so the rate stays at
     ``end_lr`` afterwards). With ``cycle=True``, ``t' = t`` and ``d`` is the first multiple
     of ``decay_steps`` that is >= ``t``: ``d = decay_steps * max(1, ceil(t / decay_steps))``,
     so the decay restarts from ``initial_lr`` right after each multiple of ``decay_steps``.
+
+    .. math:: \eta_t = (\eta_0 - \eta_e)\left(1 - \frac{t'}{d}\right)^p + \eta_e, \quad \eta_0 = \texttt{initial_lr},\ \eta_e = \texttt{end_lr},\ p = \texttt{power}
 
     Equals Keras ``PolynomialDecay(initial_lr, decay_steps, end_lr, power, cycle)``.
 
@@ -405,7 +415,7 @@ def _cosine(fraction, alpha):
 
 @_schedule
 class CosineDecay(Schedule):
-    """Cosine decay over ``decay_steps`` updates, with an optional linear warmup before it.
+    r"""Cosine decay over ``decay_steps`` updates, with an optional linear warmup before it.
 
     Exercise 05's ``cosine_annealing(step, initial_lr, total_steps, min_lr)``, with
     ``T = decay_steps`` and ``min_lr = alpha * initial_lr``::
@@ -415,6 +425,8 @@ class CosineDecay(Schedule):
     and ``min_lr`` after ``T``. Keras writes the same line as
     ``initial_lr * ((1 - alpha) * (1 + cos(pi * t / T)) / 2 + alpha)``; PyTorch's
     ``CosineAnnealingLR(T_max=T, eta_min=min_lr)`` is the same curve up to ``T``.
+
+    .. math:: \eta_t = \eta_0\left((1-\alpha)\,\tfrac{1}{2}\left(1 + \cos\frac{\pi \min(t, s)}{s}\right) + \alpha\right), \quad \eta_0 = \texttt{initial_lr},\ s = \texttt{decay_steps}
 
     With ``warmup_target``, the rate first rises linearly from ``initial_lr`` to
     ``warmup_target`` over ``warmup_steps`` updates,
@@ -465,7 +477,7 @@ class CosineDecay(Schedule):
 
 @_schedule
 class CosineRestarts(Schedule):
-    """Cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2017).
+    r"""Cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2017).
 
     Period ``i`` (from 0) lasts ``first_decay_steps * t_mul ** i`` updates (``t_mul >= 1``)
     and starts at ``m_mul ** i`` times the initial rate (``m_mul > 0``: below 1 the peaks
@@ -476,6 +488,8 @@ class CosineRestarts(Schedule):
     ``t_mul == 1``), and::
 
         lr(t) = initial_lr * ((1 - alpha) * m_mul ** i * (1 + cos(pi * c)) / 2 + alpha)
+
+    .. math:: \eta_t = \eta_0\left((1-\alpha)\, m^i\, \tfrac{1}{2}(1 + \cos \pi c) + \alpha\right), \quad \eta_0 = \texttt{initial_lr},\ m = \texttt{m_mul}
 
     Equals Keras ``CosineDecayRestarts(initial_lr, first_decay_steps, t_mul, m_mul,
     alpha)``. Keras finds ``i`` as ``floor(log(1 - f * (1 - t_mul)) / log(t_mul))``; at an
@@ -522,13 +536,15 @@ class CosineRestarts(Schedule):
 
 @_schedule
 class CyclicLR(Schedule):
-    """Cyclical learning rate (Smith 2017): up and down between ``base_lr`` and ``max_lr``.
+    r"""Cyclical learning rate (Smith 2017): up and down between ``base_lr`` and ``max_lr``.
 
     Lesson 07's formula: with ``s = step_size_up`` (and ``step_size_down`` equal to it)::
 
         cycle = floor(1 + t / (2 s))                   # 1 for the first cycle
         x     = |t / s - 2 cycle + 1|                  # 1 at the cycle's ends, 0 at its top
         lr(t) = base_lr + (max_lr - base_lr) * max(0, 1 - x) * scale
+
+    .. math:: \eta_t = \eta_{\text{base}} + (\eta_{\max} - \eta_{\text{base}})\,\max(0,\, 1 - x)\cdot\text{scale}, \quad x = \left|\frac{t}{s} - 2\,\text{cycle} + 1\right|, \quad \text{cycle} = \left\lfloor 1 + \frac{t}{2s} \right\rfloor
 
     where ``scale`` is 1 (``mode="triangular"``), ``1 / 2 ** (cycle - 1)`` (``"triangular2"``,
     halving the height every cycle) or ``gamma ** t`` (``"exp_range"``, shrinking every update).
@@ -774,10 +790,12 @@ class OneCycleMomentum(Schedule):
 
 @_schedule
 class LinearWarmup(Schedule):
-    """A linear warmup from ``start_lr``, then another schedule (shifted to start after it).
+    r"""A linear warmup from ``start_lr``, then another schedule (shifted to start after it).
 
     ``lr(t) = start_lr + (schedule(0) - start_lr) * t / warmup_steps`` for
     ``t < warmup_steps``, and ``schedule(t - warmup_steps)`` afterwards.
+
+    .. math:: \eta_t = \begin{cases} \eta_s + (\eta_{\text{sched}}(0) - \eta_s)\,t/w & t < w \\ \eta_{\text{sched}}(t - w) & t \ge w \end{cases}, \quad \eta_s = \texttt{start_lr},\ w = \texttt{warmup_steps}
 
     >>> s = LinearWarmup(StepDecay(0.1, step_size=10), warmup_steps=4)
     >>> [round(s(t), 6) for t in (0, 1, 2, 4, 13, 14)]
