@@ -300,9 +300,11 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
     rng : None, an int seed or a ``numpy.random.Generator``; pass the same Generator to several
         calls to continue one random sequence.
     progress : show a tqdm progress bar.
-    divergence_threshold : fit's divergence guard, below; None switches it off.
+    divergence_threshold : fit's divergence guard (see Notes); None switches it off.
 
-    Divergence. Two designs, pick one:
+    Notes
+    -----
+    Divergence: two designs, pick one.
 
     * fit's guard (the default): each batch loss is checked *before* its update. When it is NaN/inf,
       or when the smoothed loss ``s_0 = l_0``, ``s_t = 0.9 s_(t-1) + 0.1 l_t`` climbs above
@@ -320,6 +322,8 @@ def fit(model, loss, optimizer, X, y, *, epochs=10, batch_size=32, validation_da
       ends with that epoch's non-finite entry, and ``history.diverged`` is True. Without such a
       callback, fit warns once and goes on.
 
+    Examples
+    --------
     >>> import warnings
     >>> from lrcourse import data, nn, losses, optim, callbacks
     >>> X, y = data.moons(n_samples=64, rng=0)
