@@ -38,8 +38,11 @@ import static_widgets  # noqa: E402  (the site's own extension module, tested be
 LESSONS = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 EXERCISES = sorted(p.stem for p in (REPO / "exercises").glob("[0-9][0-9]_*.ipynb"))
 NOTEBOOK_PAGES = [f"notebooks/{name}" for name in LESSONS] + [f"exercises/{name}" for name in EXERCISES]
-API_MODULES = ["nn", "losses", "optim", "schedules", "rangetest", "training", "callbacks", "data",
-               "gradcheck", "plot", "widgets"]
+# Every engine module has its page: the package's public modules, less its internal helpers
+# (utils) and the course's grading machinery, which is tooling, not engine.
+NOT_ENGINE = {"utils", "grade", "checks"}
+API_MODULES = sorted(p.stem for p in (REPO / "lrcourse").glob("*.py")
+                     if not p.stem.startswith("_") and p.stem not in NOT_ENGINE)
 BINDER_PREFIX = "https://mybinder.org/v2/gh/lrcourse/lrcourse/main?urlpath=lab/tree/"
 BUILD_TIMEOUT_S = 600
 PAGE_TIMEOUT_MS = 30_000
