@@ -50,7 +50,7 @@ SEEDS = (0, 1, 2)
 # train the same network (`mlp([64, 32, 10])`, same initial weights for a given seed, SGD with
 # $\eta = 0.1$) with five batch sizes and record the validation loss against both.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 BATCH_SIZES = (1, 8, 32, 128, N)
 UPDATE_BUDGET, EPOCH_BUDGET, LR = 200, 2, 0.1
 
@@ -408,7 +408,7 @@ assert min(shown_final[banana.name, n] for n in ("SGD", "Adagrad", "RMSprop")) >
 # at each learning rate of the same grid (half-decades from $10^{-3}$ to about 3), with three seeds. We
 # record the final validation loss; a run that diverges (`history.diverged`) counts as a failure.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 sweep_lrs = 10.0 ** np.arange(-3, 0.6, 0.5)
 SWEEP_EPOCHS = 4
 sweep = {}
@@ -452,7 +452,7 @@ for name, values in results.items():
     print(f"{name:9s} | {sweep_lrs[i]:7.3g} | {mean[i]:.3f} ({values[i].min():.3f} to {values[i].max():.3f})"
           f"{'':10s}| {good.min():.3g} to {good.max():.3g}")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def mean_at(name, lr):
     return results[name][np.argmin(np.abs(np.log(sweep_lrs / lr)))].mean()
 
