@@ -305,7 +305,7 @@ for lr in EOS_LRS:
 # The statements below, checked on the numbers above.
 assert not any(eos[lr][3] for lr in EOS_LRS)                                   # no run diverged
 assert all(eos[lr][2][0] > 2 / lr for lr in (0.5, 0.7))                        # they start beyond 2/lr ...
-assert all(0.85 < eos_ratio[lr] < 1.15 for lr in (0.5, 0.7))                   # ... and settle at 2/lr
+assert all(0.8 < eos_ratio[lr] < 1.2 for lr in (0.5, 0.7))                     # ... and settle at 2/lr
 assert eos_ratio[0.2] < 0.7 and np.all(np.diff(eos[0.2][0]) <= 0)             # 0.2: far below, smooth descent
 assert all(eos[lr][0][-1] < eos[0.2][0][-1] for lr in (0.5, 0.7))              # the edge runs end lower
 
@@ -316,8 +316,8 @@ assert all(eos[lr][0][-1] < eos[0.2][0][-1] for lr in (0.5, 0.7))              #
 #   every update, as on a quadratic with a small enough rate.
 # - At **0.5 and 0.7** the first updates are unstable (the sharpness is above $2/\eta$), and the loss jumps;
 #   instead of diverging, the weights are thrown into a flatter region, where the sharpness is below
-#   $2/\eta$. Then the sharpness climbs back and **settles at $2/\eta$**: over the second half of the run its
-#   median is within a few percent of $2/\eta$ (table). There the loss keeps falling, but not at every update
+#   $2/\eta$. Then the sharpness climbs back and **settles at about $2/\eta$**: over the second half of the
+#   run its median is close to $2/\eta$ (table). There the loss keeps falling, but not at every update
 #   (the last column): it ends lower than at 0.2.
 #
 # This is the **edge of stability** (Cohen, Kaur, Li, Kolter & Talwalkar 2021, *Gradient descent on neural
@@ -329,8 +329,9 @@ assert all(eos[lr][0][-1] < eos[0.2][0][-1] for lr in (0.5, 0.7))              #
 # a larger rate does not diverge as long as flatter places exist, it confines training to them. Only when
 # none is reachable does it diverge, as at 10.0 below.
 #
-# We measured one seed here to keep the lesson fast; with seeds 1 and 2 the medians were also within
-# 5 % of $2/\eta$ at 0.5 and 0.7, and about half of $2/\eta$ at 0.2.
+# We measured one seed here to keep the lesson fast. With seeds 1, 2 and 10 and the same settings, the
+# medians were 0.87 to 1.04 times $2/\eta$ at 0.5 and 0.7 (the lowest, 0.87, at 0.5, where the sharpness
+# was still climbing after 800 updates), and about half of $2/\eta$ at 0.2.
 
 # %% [markdown]
 # ## Too small, good, oscillating, diverging: a network on digits
