@@ -231,7 +231,7 @@ print(f"{'learning rates':22s}" + "".join(
     f"{'SGD ' + format(RULES['SGD', 'linear'](B), 'g') + ', Adam ' + format(RULES['Adam', 'square root'](B), '.3g'):>23s}"
     for B in SCALING_BATCHES) + "  (linear for SGD, square root for Adam)")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 # The statements below, checked on the numbers above.
 ref = scaling[("SGD", "linear"), 32].mean()
 for B in (8, 128):  # the rule holds from 8 to 128: mean within 10 % of the reference
