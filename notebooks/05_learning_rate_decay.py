@@ -13,21 +13,29 @@
 # 2. goes through the usual decay schedules (step, multi-step, exponential, inverse-time,
 #    polynomial/linear, cosine, warmup, reduce-on-plateau), each with its formula and a plot;
 # 3. compares them fairly: same network, same initial weights, same data, same batch order and
-#    same number of updates, repeated over five seeds;
-# 4. checks how the answer depends on the initial learning rate.
+#    same number of updates, repeated over ten paired seeds;
+# 4. repeats the key comparison on two more datasets (spirals, moons), because a claim measured on one
+#    dataset is a claim about that dataset;
+# 5. checks how the answer depends on the initial learning rate, and what warmup adds;
+# 6. chains the pieces the way they are used: a range test picks the starting rate of a decay, and early
+#    stopping watches the run.
 #
 # Every schedule here is a small object from `lrcourse.schedules`: a pure function of the update
 # number `t` (0 for the first update) that an optimizer accepts in place of a fixed `lr`.
 
 # %%
+import functools
+
 import matplotlib.pyplot as plt
 import numpy as np
+from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 import lrcourse
-from lrcourse import SGD, ReduceLROnPlateau, SoftmaxCrossEntropy, fit, mlp
+from lrcourse import SGD, EarlyStopping, ReduceLROnPlateau, SoftmaxCrossEntropy, fit, mlp
 from lrcourse import plot, schedules
+from lrcourse.rangetest import lr_range_test
 
 threadpool_limits(1)  # the matrices here are tiny: one BLAS thread is faster than several
 
@@ -38,7 +46,7 @@ EPOCHS = 20
 BATCH_SIZE = 32
 STEPS_PER_EPOCH = int(np.ceil(len(X_train) / BATCH_SIZE))
 TOTAL_STEPS = EPOCHS * STEPS_PER_EPOCH  # the update budget every run gets
-SEEDS = range(5)
+SEEDS = range(10)
 print(f"{len(X_train)} training images, batches of {BATCH_SIZE}: {STEPS_PER_EPOCH} updates per epoch, "
       f"{TOTAL_STEPS} updates in {EPOCHS} epochs")
 
@@ -47,7 +55,8 @@ print(f"{len(X_train)} training images, batches of {BATCH_SIZE}: {STEPS_PER_EPOC
 # optimizer most schedules in the literature were designed for) on batches of 32 images. A run is
 # identified by its learning rate (a number or a schedule) and a **seed**; the seed fixes the initial
 # weights *and* the order of the mini-batches, so two runs with the same seed differ only in their
-# learning rates.
+# learning rates: a *paired* comparison. Every comparison uses ten seeds and says in how many of them one
+# schedule beat the other; the runs go two at a time on two processor cores (`joblib`).
 #
 # Besides the usual metrics, the helper below records how far the weights move in each epoch (the
 # Euclidean distance between the weight vectors at the end of two consecutive epochs): a direct
@@ -70,24 +79,54 @@ class WeightMovement(lrcourse.Callback):
         self.previous = current
 
 
-def train(lr, seed, *, callbacks=()):
-    """One run: fresh mlp([64, 64, 10]) from `seed`, SGD with momentum 0.9, EPOCHS epochs."""
-    model = mlp([64, 64, 10], rng=seed)
+DATASETS = {  # name -> (training set, validation set, layer sizes)
+    "digits": ((X_train, y_train), (X_val, y_val), [64, 64, 10]),
+    "spirals": (lrcourse.data.spirals(600, noise=0.5, rng=0), lrcourse.data.spirals(600, noise=0.5, rng=1),
+                [2, 64, 64, 3]),
+    "moons": (lrcourse.data.moons(600, noise=0.3, rng=0), lrcourse.data.moons(600, noise=0.3, rng=1), [2, 64, 64, 2]),
+}
+WATCHERS = {  # callbacks that make their own decisions; built fresh for every run
+    "plateau": lambda: [ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2)],
+    "early stopping": lambda: [EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)],
+}
+
+
+def train(lr, seed, *, dataset="digits", watcher=None):
+    """One run: fresh mlp from `seed`, SGD with momentum 0.9, EPOCHS epochs on `dataset`."""
+    (X, y), validation, sizes = DATASETS[dataset]
+    model = mlp(sizes, rng=seed)
     optimizer = SGD(model.parameters(), lr=lr, momentum=0.9)
     movement = WeightMovement()
-    history = fit(model, loss, optimizer, X_train, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE,
-                  validation_data=(X_val, y_val), callbacks=[movement, *callbacks], rng=seed)
+    callbacks = [movement, *(WATCHERS[watcher]() if watcher else [])]
+    history = fit(model, loss, optimizer, X, y, epochs=EPOCHS, batch_size=BATCH_SIZE,
+                  validation_data=validation, callbacks=callbacks, rng=seed)
     history.movement = np.array(movement.distances)
+    history.returned = lrcourse.evaluate(model, loss, *validation)  # the weights fit hands back
     return history
 
 
-runs = {}  # (name, seed) -> History, so that a run used twice is trained once
+runs = {}  # (dataset, name, seed) -> History, so that a run used twice is trained once
 
 
-def run(name, lr, seed, callbacks=()):
-    if (name, seed) not in runs:
-        runs[name, seed] = train(lr, seed, callbacks=callbacks)
-    return runs[name, seed]
+def train_all(contenders, dataset="digits", watchers=None):
+    """Train every (name -> lr) of `contenders` on every seed, two runs at a time; skip runs already done."""
+    watchers = watchers or {}
+    jobs = [(name, lr, seed) for name, lr in contenders.items() for seed in SEEDS
+            if (dataset, name, seed) not in runs]
+    done = Parallel(n_jobs=2)(delayed(train)(lr, seed, dataset=dataset, watcher=watchers.get(name))
+                              for name, lr, seed in tqdm(jobs, desc=f"{dataset} runs"))
+    runs.update({(dataset, name, seed): history for (name, _, seed), history in zip(jobs, done)})
+
+
+def final(name, key, dataset="digits"):
+    """The last epoch's `key` for every seed, as an array."""
+    return np.array([runs[dataset, name, seed].history[key][-1] for seed in SEEDS])
+
+
+def wins(a, b, dataset="digits", key="val_loss"):
+    """In how many paired seeds `a` ended with a lower `key` (higher, for an accuracy) than `b`."""
+    sign = -1 if "acc" in key else 1
+    return int(np.sum(sign * final(a, key, dataset) < sign * final(b, key, dataset)))
 
 
 # %% [markdown]
@@ -100,47 +139,43 @@ def run(name, lr, seed, callbacks=()):
 # - a **small** fixed rate, 0.03;
 # - **large, then small**: 0.3 for the first 10 epochs, 0.03 for the last 10 (one step of decay).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 first_look = {
     "large: 0.3": schedules.Constant(0.3),
     "small: 0.03": schedules.Constant(0.03),
     "0.3, then 0.03 from epoch 10": schedules.MultiStepDecay(0.3, milestones=[10 * STEPS_PER_EPOCH], gamma=0.1),
 }
-for (name, lr), seed in tqdm([(item, seed) for item in first_look.items() for seed in SEEDS], desc="runs"):
-    run(name, lr, seed)
-
-
-def summary(name, key):
-    """Mean and standard deviation over seeds of the last epoch's `key`."""
-    values = np.array([runs[name, seed].history[key][-1] for seed in SEEDS])
-    return values.mean(), values.std(ddof=1)
-
+train_all(first_look)
 
 print(f"{'run':30s} {'train loss':>17s} {'val loss':>15s} {'val acc':>15s} {'weights moved':>15s}")
 print(f"{'':30s} {'(last epoch)':>17s} {'':>15s} {'':>15s} {'(last 5 epochs)':>15s}")
 first_look_table = {}
 for name in first_look:
-    train_loss, val_loss, val_acc = (summary(name, key) for key in ("loss", "val_loss", "val_accuracy"))
-    moved = np.mean([runs[name, seed].movement[-5:].mean() for seed in SEEDS])
-    first_look_table[name] = {"train_loss": train_loss[0], "val_loss": val_loss[0], "moved": moved}
-    print(f"{name:30s} {train_loss[0]:8.4f} ± {train_loss[1]:.4f} {val_loss[0]:7.3f} ± {val_loss[1]:.3f} "
-          f"{val_acc[0]:7.3f} ± {val_acc[1]:.3f} {moved:15.3f}")
-print("mean ± standard deviation over 5 seeds; 'weights moved': mean distance per epoch")
+    train_loss, val_loss, val_acc = (final(name, key) for key in ("loss", "val_loss", "val_accuracy"))
+    moved = np.mean([runs["digits", name, seed].movement[-5:].mean() for seed in SEEDS])
+    first_look_table[name] = {"train_loss": train_loss.mean(), "val_loss": val_loss.mean(), "moved": moved}
+    print(f"{name:30s} {train_loss.mean():8.4f} ± {train_loss.std(ddof=1):.4f} {val_loss.mean():7.3f} ± "
+          f"{val_loss.std(ddof=1):.3f} {val_acc.mean():7.3f} ± {val_acc.std(ddof=1):.3f} {moved:15.3f}")
+print(f"mean ± standard deviation over {len(SEEDS)} seeds; 'weights moved': mean distance per epoch")
 print()
 print("training loss (mean over seeds) at the end of epochs 9 to 13:")
 for name in first_look:
-    curve = np.mean([runs[name, seed].history["loss"] for seed in SEEDS], axis=0)
+    curve = np.mean([runs["digits", name, seed].history["loss"] for seed in SEEDS], axis=0)
     print(f"  {name:30s}", "  ".join(f"{value:.4f}" for value in curve[8:13]))
+dropped_name = "0.3, then 0.03 from epoch 10"
+print(f"\nthe dropped run ends with a lower training loss than the small rate in {wins(dropped_name, 'small: 0.03', key='loss')} "
+      f"of {len(SEEDS)} seeds, lower validation loss than the large rate in {wins(dropped_name, 'large: 0.3')}, "
+      f"than the small rate in {wins(dropped_name, 'small: 0.03')}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 epochs = np.arange(1, EPOCHS + 1)
 for name in first_look:
-    train_losses = np.array([runs[name, seed].history["loss"] for seed in SEEDS])
-    movements = np.array([runs[name, seed].movement for seed in SEEDS])
+    train_losses = np.array([runs["digits", name, seed].history["loss"] for seed in SEEDS])
+    movements = np.array([runs["digits", name, seed].movement for seed in SEEDS])
     axes[0].plot(epochs, train_losses.mean(axis=0), marker=".", label=name)
     axes[1].plot(epochs, movements.mean(axis=0), marker=".", label=name)
-axes[0].set(yscale="log", xlabel="epoch", ylabel="training loss (mean over 5 seeds, log scale)",
+axes[0].set(yscale="log", xlabel="epoch", ylabel=f"training loss (mean over {len(SEEDS)} seeds, log scale)",
             title="Training loss")
 axes[1].set(yscale="log", xlabel="epoch", ylabel="distance moved by the weights in the epoch",
             title="How far the weights move per epoch")
@@ -153,34 +188,37 @@ plt.show()
 # %%
 large, small, dropped = (first_look_table[name] for name in first_look)
 assert dropped["train_loss"] < min(large["train_loss"], small["train_loss"])
-assert dropped["val_loss"] < large["val_loss"]
+assert wins(dropped_name, "small: 0.03", key="loss") >= 8
+assert dropped["val_loss"] < large["val_loss"] and wins(dropped_name, "large: 0.3") >= 6
+assert dropped["val_loss"] > 0.9 * small["val_loss"]  # ... but not clearly below the small rate: see the text
 assert dropped["moved"] < small["moved"] < large["moved"]
-assert dropped["val_loss"] > small["val_loss"]  # ... but not than the small rate: see the text
-assert large["moved"] / small["moved"] > 9
-assert 5 < small["train_loss"] / dropped["train_loss"] < 7.5 and 3 < large["train_loss"] / dropped["train_loss"] < 5
-drop_curve = np.mean([runs["0.3, then 0.03 from epoch 10", seed].history["loss"] for seed in SEEDS], axis=0)
-assert drop_curve[9] / drop_curve[11] > 5  # epoch 10 -> epoch 12: more than 5 times lower
-small_curve = np.mean([runs["small: 0.03", seed].history["loss"] for seed in SEEDS], axis=0)
+assert large["moved"] / small["moved"] > 8
+assert small["train_loss"] / dropped["train_loss"] > 2.5 and large["train_loss"] / dropped["train_loss"] > 1.5
+drop_curve = np.mean([runs["digits", dropped_name, seed].history["loss"] for seed in SEEDS], axis=0)
+assert drop_curve[9] / drop_curve[11] > 4  # epoch 10 -> epoch 12: four times lower or more
+small_curve = np.mean([runs["digits", "small: 0.03", seed].history["loss"] for seed in SEEDS], axis=0)
 assert small_curve[9] < drop_curve[9]  # at epoch 10 the small rate is ahead of the large one
 
 # %% [markdown]
 # For the first 10 epochs the large-rate run and the dropped run are the same run (same seed, same
 # rate), so their curves coincide. By epoch 10 the large rate has stopped making steady progress: its
-# training loss creeps down unevenly (at epoch 10 the small rate is even ahead, 0.094 against 0.131),
-# and even in the last five epochs its weights still move 2.7 units
-# per epoch, ten times as far as with the small rate. The weights are not settling into a minimum; they
-# keep bouncing around in a region whose size is set by the rate.
+# training loss creeps down unevenly (at epoch 10 the small rate is even ahead, printed above), and even
+# in the last five epochs its weights still move about ten times as far per epoch as with the small rate.
+# The weights are not settling into a minimum; they keep bouncing around in a region whose size is set by
+# the rate.
 #
-# The moment the rate drops to 0.03 the picture changes: the training loss falls more than five-fold in
-# two epochs (0.13 to 0.02, printed above) and the weights move less per epoch than in the run that
-# used 0.03 from the start. After 20 epochs the dropped run has the lowest training loss of the three,
-# about six times lower than the small rate's and four times lower than the large rate's. The small rate
-# learned steadily but never made the large early steps.
+# The moment the rate drops to 0.03 the picture changes: the training loss falls several-fold in two
+# epochs (printed above) and the weights move less per epoch than in the run that used 0.03 from the
+# start. After 20 epochs the dropped run has the lowest mean training loss of the three, several times
+# lower than the small rate's and the large rate's; seed by seed it is below the small rate's in (nearly)
+# every seed, below the large rate's in most (the counts above). The small rate learned steadily but
+# never made the large early steps.
 #
-# On the **validation** loss the dropped run beats the large fixed rate (0.152 against 0.203), but not
-# the small one (0.143): a lower training loss is not automatically a better model. With 1,077 training
-# images this network can drive its training loss close to zero, and the validation loss then depends on
-# more than how well the training set is fitted. We come back to this in the fair comparison below.
+# On the **validation** loss the dropped run beats the large fixed rate in most seeds, but not clearly
+# the small one (the counts above): a lower training loss is not automatically a better model. With
+# 1,077 training images this network can drive its training loss close to zero, and the validation loss
+# then depends on more than how well the training set is fitted. We come back to this in the fair
+# comparison below.
 
 # %% [markdown]
 # ## 2. A catalogue of decay schedules
@@ -201,11 +239,13 @@ assert small_curve[9] < drop_curve[9]  # at epoch 10 the small rate is ahead of 
 #
 # Polynomial decay with power 1 is the **linear** decay. The schedules below all start at
 # $\eta_0 = 0.3$ and are set up for our budget of $T = 680$ updates; the parameters are the ones used
-# in the comparison of section 3.
+# in the comparison of section 3 (for another dataset, `make_schedules(η0, steps_per_epoch)` sets them up
+# for its own number of updates per epoch).
 
 # %%
-def make_schedules(initial_lr):
+def make_schedules(initial_lr, steps_per_epoch=STEPS_PER_EPOCH):
     """The decay schedules compared in this lesson, all starting at (or warming up to) `initial_lr`."""
+    STEPS_PER_EPOCH, TOTAL_STEPS = steps_per_epoch, EPOCHS * steps_per_epoch  # noqa: N806 (other datasets)
     warmup_steps = 2 * STEPS_PER_EPOCH
     return {
         "constant": schedules.Constant(initial_lr),
@@ -289,7 +329,7 @@ for name, schedule in decays.items():
 # history yet. A **warmup** raises the rate linearly from (near) zero to its peak over the first few
 # hundred updates and only then starts the decay. It was popularised for large-batch training and
 # for transformers, where a full rate from update 0 often diverges. Here it takes the first 2 epochs
-# (68 updates); section 4 measures whether it helps on the digits.
+# (68 updates); section 5 measures whether it helps on the digits.
 #
 # ### Reduce on plateau
 #
@@ -301,14 +341,12 @@ for name, schedule in decays.items():
 # (`factor=0.1, patience=10`) are made for runs of hundreds of epochs; for our 20 epochs we use
 # `factor=0.3, patience=2`.
 
-# %%
-def plateau_callbacks():
-    return [ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2)]
-
-
-history = run("reduce on plateau (x0.3, patience 2)", 0.3, seed=0, callbacks=plateau_callbacks())
+# %% tags=["nbval-ignore-output"]
+PLATEAU = "reduce on plateau (x0.3, patience 2)"
+train_all({PLATEAU: schedules.Constant(0.3)}, watchers={PLATEAU: "plateau"})
+history = runs["digits", PLATEAU, SEEDS[0]]
 ax = plot.history(history, metric="loss")
-ax.set_title("ReduceLROnPlateau on a constant 0.3: losses and the rate it chose (seed 0)")
+ax.set_title(f"ReduceLROnPlateau on a constant 0.3: losses and the rate it chose (seed {SEEDS[0]})")
 plt.show()
 print("learning rate at the end of each epoch:", np.round(history.history["lr"], 4).tolist())
 
@@ -317,33 +355,27 @@ print("learning rate at the end of each epoch:", np.round(history.history["lr"],
 #
 # Now every schedule gets exactly the same chance: the same network and initial weights, the same
 # batches in the same order (both fixed by the seed), the same 680 updates, the same initial (peak)
-# rate 0.3 and momentum 0.9; five seeds each. Two more runs complete the field:
+# rate 0.3 and momentum 0.9; ten seeds each. Two more runs complete the field:
 #
 # - **reduce on plateau** from 0.3, as above;
 # - a **constant 0.15**: the mean rate of the cosine and linear schedules. If a decay only helped by
 #   lowering the average rate, this constant would do as well.
 #
 # We report the validation accuracy and loss after the last epoch and the training loss of the last
-# epoch, as mean ± standard deviation over the seeds. The test set stays untouched (lesson 08 uses it
-# once, at the very end).
+# epoch, as mean ± standard deviation over the seeds, and count in how many seeds each decay beat each
+# constant. The test set stays untouched (lesson 08 uses it once, at the very end).
 
-# %%
-contenders = dict(decays)
-contenders["reduce on plateau (x0.3, patience 2)"] = schedules.Constant(0.3)
-contenders["constant 0.15 (= mean of cosine)"] = schedules.Constant(0.15)
-runs_for = {name: name for name in contenders}
-runs_for["constant"] = "large: 0.3"  # the same runs as in section 1: no need to train them again
-
-jobs = [(name, seed) for name in contenders for seed in SEEDS]
-for name, seed in tqdm(jobs, desc="schedules x seeds"):
-    callbacks = plateau_callbacks() if name.startswith("reduce on plateau") else ()
-    run(runs_for[name], contenders[name], seed, callbacks=callbacks)
+# %% tags=["nbval-ignore-output"]
+MEAN_OF_COSINE = "constant 0.15 (= mean of cosine)"
+contenders = {"large: 0.3" if name == "constant" else name: lr for name, lr in decays.items()}  # section 1 ran it
+contenders[MEAN_OF_COSINE] = schedules.Constant(0.15)
+train_all(contenders)
+names = list(contenders) + [PLATEAU]
 
 
-def result_row(run_name):
-    val_acc, val_loss, train_loss = (np.array([runs[run_name, s].history[k][-1] for s in SEEDS])
-                                     for k in ("val_accuracy", "val_loss", "loss"))
-    return {"val_acc": val_acc, "val_loss": val_loss, "train_loss": train_loss}
+def result_row(name, dataset="digits"):
+    return {key: final(name, k, dataset) for key, k in
+            (("val_acc", "val_accuracy"), ("val_loss", "val_loss"), ("train_loss", "loss"))}
 
 
 def print_table(rows):
@@ -352,98 +384,130 @@ def print_table(rows):
         print(f"{name:38s} {r['val_acc'].mean():7.3f} ± {r['val_acc'].std(ddof=1):.3f} "
               f"{r['val_loss'].mean():7.3f} ± {r['val_loss'].std(ddof=1):.3f} "
               f"{r['train_loss'].mean():8.4f} ± {r['train_loss'].std(ddof=1):.4f}")
-    print(f"mean ± standard deviation over {len(SEEDS)} seeds, after {EPOCHS} epochs ({TOTAL_STEPS} updates)")
+    print(f"mean ± standard deviation over {len(SEEDS)} seeds, after {EPOCHS} epochs")
 
 
-results = {name: result_row(runs_for[name]) for name in contenders}
+results = {name: result_row(name) for name in names}
 print_table(results)
-
-# %%
-constant = results["constant"]
-decay_names = [name for name in contenders if name not in ("constant", "constant 0.15 (= mean of cosine)")]
-print(f"{'schedule':38s} seeds (of 5) with a lower val loss than constant 0.3 | than constant 0.15")
+decay_names = [name for name in names if name not in ("large: 0.3", MEAN_OF_COSINE)]
+print(f"\n{'schedule':38s} seeds (of {len(SEEDS)}) with a lower val loss than constant 0.3 | than constant 0.15")
 for name in decay_names:
-    wins = int(np.sum(results[name]["val_loss"] < constant["val_loss"]))
-    wins_half = int(np.sum(results[name]["val_loss"] < results["constant 0.15 (= mean of cosine)"]["val_loss"]))
-    print(f"{name:38s} {wins:>20d} {wins_half:>30d}")
+    print(f"{name:38s} {wins(name, 'large: 0.3'):>20d} {wins(name, MEAN_OF_COSINE):>30d}")
 
 # %%
 fig, ax = plt.subplots(figsize=(10, 4.5), layout="constrained")
-names = list(results)
 for i, name in enumerate(names):
     values = results[name]["val_loss"]
     ax.scatter(np.full(len(values), i), values, color="C0", alpha=0.6, label="one seed" if i == 0 else None)
     ax.errorbar(i + 0.15, values.mean(), yerr=values.std(ddof=1), fmt="o", color="C3", capsize=4,
                 label="mean ± std" if i == 0 else None)
-ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+ax.set_xticks(range(len(names)), [n.replace("large: 0.3", "constant 0.3") for n in names], rotation=30,
+              ha="right", fontsize=8)
 ax.set_ylabel("validation loss after 20 epochs")
-ax.set_title("Final validation loss of each schedule, initial rate 0.3 (5 seeds each)")
+ax.set_title(f"Final validation loss of each schedule on digits, initial rate 0.3 ({len(SEEDS)} seeds each)")
 ax.legend()
 plt.show()
 
 # %%
-decay_table = {name: results[name] for name in decay_names}
-decay_means = {name: r["val_loss"].mean() for name, r in decay_table.items()}
+constant, control = results["large: 0.3"], results[MEAN_OF_COSINE]
+decay_means = {name: results[name]["val_loss"].mean() for name in decay_names}
 assert all(mean < constant["val_loss"].mean() for mean in decay_means.values())
-assert all(np.sum(r["val_loss"] < constant["val_loss"]) >= 4 for r in decay_table.values())
-control = results["constant 0.15 (= mean of cosine)"]
-assert control["val_acc"].mean() >= max(r["val_acc"].mean() for r in decay_table.values())
-assert abs(control["val_loss"].mean() - results["cosine (to 0)"]["val_loss"].mean()) < control["val_loss"].std(ddof=1)
-assert control["val_loss"].std(ddof=1) == min(r["val_loss"].std(ddof=1) for r in results.values())
-assert constant["val_loss"].max() > 0.3
-assert all(r["val_loss"].std(ddof=1) < constant["val_loss"].std(ddof=1) for r in decay_table.values())
-best_gain = max(r["val_acc"].mean() for r in decay_table.values()) - constant["val_acc"].mean()
-assert best_gain < constant["val_acc"].std(ddof=1)
+assert all(wins(name, "large: 0.3") >= 6 for name in decay_names)  # every decay beat 0.3 in most seeds
+assert all(results[name]["val_loss"].std(ddof=1) < constant["val_loss"].std(ddof=1) for name in decay_names)
+assert wins("cosine (to 0)", MEAN_OF_COSINE) <= 7  # digits: cosine does not reliably beat its mean rate
+best_gain = max(results[name]["val_acc"].mean() for name in decay_names) - constant["val_acc"].mean()
+assert best_gain < 0.03  # at most about ten of the 360 validation images
 gap = max(decay_means.values()) - min(decay_means.values())
-assert gap < max(r["val_loss"].std(ddof=1) for r in decay_table.values())
-print(f"spread of the mean val loss across decay schedules: {gap:.3f}")
+assert gap < 2 * max(results[name]["val_loss"].std(ddof=1) for name in decay_names)
 
 # %% [markdown]
-# What the table says:
+# What the table says, on the digits:
 #
-# - **Every decay schedule beat the constant 0.3** on the mean validation loss (0.136 to 0.156
-#   against 0.203), and did so in at least 4 of the 5 seeds. Decay also removes most of the seed-to-seed
-#   spread of the constant 0.3, whose worst seed ends at a validation loss above 0.3. The accuracy gains
-#   are small: 0.961 to 0.967 against 0.958, that is one to three of the 360 validation images, less
-#   than the seed-to-seed standard deviation of the constant run.
+# - **Every decay schedule beat the constant 0.3** on the mean validation loss, in most of the ten
+#   seeds (counted in the table). Decay also removes most of the seed-to-seed spread of the constant
+#   0.3, whose worst seeds end far above the others. The accuracy gains are small: at most a few of the
+#   360 validation images.
 # - **The shape of the decay matters much less than decaying at all.** The best and the worst decay
-#   differ by 0.020 in mean validation loss, less than the seed-to-seed standard deviation of a single
-#   schedule. The schedules that end near zero (linear, cosine, warmup + cosine) drive the training loss
-#   lowest (0.0016 to 0.0018), which, again, does not make their validation loss the lowest.
-# - **A constant 0.15 did as well as any decay.** Never decayed, but with the same mean rate as cosine,
-#   it has the highest mean accuracy of the table (0.968) and a validation loss (0.142) equal to the
-#   decays' within noise, with the smallest spread. Cosine beat it in only 1 seed of 5, inverse-time in 4.
-#   On this problem and budget, most of what decaying from 0.3 buys is a lower average rate, which a
-#   well-chosen constant also gives.
+#   differ in mean validation loss by a few hundredths, of the order of the seed-to-seed standard
+#   deviation of a single schedule. The schedules that end near zero (linear, cosine, warmup + cosine)
+#   drive the training loss lowest, which, again, does not make their validation loss the lowest.
+# - **On the digits, a constant 0.15 did as well as cosine.** Never decayed, but with the same mean rate as
+#   cosine, it is within noise of it: neither wins reliably (the count, column "than constant 0.15"; over
+#   our runs on three BLAS kernels and two sets of ten seeds, cosine won in 1 to 6 of 10). Against the
+#   other decays the counts vary too; none beats the constant by more than the seed-to-seed spread. Here, most of what decaying from 0.3 buys is a lower average
+#   rate, which a well-chosen constant also gives.
 #
-# This does not say that decay is useless: it says that "start at 0.3 and decay" and "use 0.15" are
-# about equally good here. Which initial rate is "large" is the question of the next section.
+# Is that last point a property of decay, or of the digits? The next section asks two other datasets.
 
 # %% [markdown]
-# ## 4. Does it depend on the initial rate?
+# ## 4. The same comparison on spirals and moons
+#
+# Two 2-D problems with noisy labels near the class boundaries: three interleaved **spirals**
+# (`data.spirals(noise=0.5)`) and two **moons** (`data.moons(noise=0.3)`), 600 training points each and a
+# fresh draw of 600 for validation, `mlp([2, 64, 64, k])`, the same optimizer, batch size, 20 epochs and
+# ten paired seeds. Three contenders: the constant 0.3, cosine from 0.3 and the constant at cosine's mean
+# rate, 0.15.
+
+# %% tags=["nbval-ignore-output"]
+OTHER = ("spirals", "moons")
+for dataset in OTHER:
+    steps_per_epoch = int(np.ceil(len(DATASETS[dataset][0][0]) / BATCH_SIZE))
+    train_all({"large: 0.3": schedules.Constant(0.3),
+               "cosine (to 0)": make_schedules(0.3, steps_per_epoch)["cosine (to 0)"],
+               MEAN_OF_COSINE: schedules.Constant(0.15)}, dataset=dataset)
+print(f"{'dataset':8s} {'schedule':34s} {'val accuracy':>15s} {'val loss':>15s}")
+for dataset in ("digits",) + OTHER:
+    for name in ("large: 0.3", "cosine (to 0)", MEAN_OF_COSINE):
+        r = result_row(name, dataset)
+        print(f"{dataset:8s} {name:34s} {r['val_acc'].mean():7.3f} ± {r['val_acc'].std(ddof=1):.3f} "
+              f"{r['val_loss'].mean():7.3f} ± {r['val_loss'].std(ddof=1):.3f}")
+print()
+cosine_vs_mean = {}
+for dataset in ("digits",) + OTHER:
+    gain = final("cosine (to 0)", "val_accuracy", dataset) - final(MEAN_OF_COSINE, "val_accuracy", dataset)
+    cosine_vs_mean[dataset] = (wins("cosine (to 0)", MEAN_OF_COSINE, dataset),
+                               wins("cosine (to 0)", MEAN_OF_COSINE, dataset, key="val_accuracy"), gain)
+    print(f"{dataset:8s} cosine beat the constant 0.15 in {cosine_vs_mean[dataset][0]:2d} of {len(SEEDS)} seeds "
+          f"on the validation loss, {cosine_vs_mean[dataset][1]:2d} on accuracy "
+          f"(accuracy difference {100 * gain.min():+.1f} to {100 * gain.max():+.1f} points)")
+
+# %%
+assert cosine_vs_mean["spirals"][0] >= 9 and cosine_vs_mean["moons"][0] >= 8
+assert cosine_vs_mean["spirals"][1] >= 8
+for dataset in OTHER:
+    assert wins("cosine (to 0)", "large: 0.3", dataset) >= 9
+
+# %% [markdown]
+# On spirals and moons the answer is different: **cosine beat the constant at its own mean rate in
+# (nearly) every seed** on the validation loss (the counts above), and on spirals on accuracy too, by up
+# to a few points.
+# On these problems the class boundary needs fine adjustments at the end of training, which only small
+# final steps make; a constant rate, even the right average, keeps the weights moving by a fixed amount.
+# What decay buys therefore depends on the problem: on the digits, mostly a lower mean rate; on the 2-D
+# problems, a real gain from the small final steps. Both datasets agree that decaying from 0.3 beats
+# staying at 0.3.
+
+# %% [markdown]
+# ## 5. Does it depend on the initial rate? And what does warmup add?
 #
 # 0.3 is a *large* initial rate for this network (lesson 06 will find the range where the loss still
 # falls). Decay is often sold as a cure for a rate that is too large, and warmup as what lets a large
 # rate start at all. So we repeat three of the contenders (constant, cosine and warmup + cosine) with
-# initial rates from 0.03 to 0.5.
+# initial rates 0.1, 0.3 and 0.5, on the digits, ten paired seeds each.
 
-# %%
-initial_lrs = [0.03, 0.1, 0.3, 0.5]
+# %% tags=["nbval-ignore-output"]
+initial_lrs = [0.1, 0.3, 0.5]
 sensitivity_names = ["constant", "cosine (to 0)", "warmup 2 epochs + cosine"]
-jobs = [(lr, name, seed) for lr in initial_lrs for name in sensitivity_names for seed in SEEDS]
 
 
 def sensitivity_run_name(lr, name):
     if lr == 0.3:
-        return runs_for[name]  # section 3
-    if lr == 0.03 and name == "constant":
-        return "small: 0.03"  # section 1
+        return "large: 0.3" if name == "constant" else name  # section 3
     return f"{name} from {lr}"
 
 
-for lr, name, seed in tqdm(jobs, desc="initial lr x schedule x seeds"):
-    run(sensitivity_run_name(lr, name), make_schedules(lr)[name], seed)
-
+for lr in initial_lrs:
+    train_all({sensitivity_run_name(lr, name): make_schedules(lr)[name] for name in sensitivity_names})
 sensitivity = {(lr, name): result_row(sensitivity_run_name(lr, name))
                for lr in initial_lrs for name in sensitivity_names}
 for metric, label in (("val_acc", "validation accuracy"), ("val_loss", "validation loss")):
@@ -453,6 +517,16 @@ for metric, label in (("val_acc", "validation accuracy"), ("val_loss", "validati
                         for lr in initial_lrs)
         print(f"{name:28s}{cells}")
     print()
+
+print("warmup + cosine against cosine alone, paired by seed (positive: warmup better)")
+warmup_effect = {}
+for lr in initial_lrs:
+    cosine_name = sensitivity_run_name(lr, "cosine (to 0)")
+    warm_name = sensitivity_run_name(lr, "warmup 2 epochs + cosine")
+    difference = final(cosine_name, "val_loss") - final(warm_name, "val_loss")
+    warmup_effect[lr] = (wins(warm_name, cosine_name), difference)
+    print(f"  η0 = {lr}: warmup won in {warmup_effect[lr][0]:2d} of {len(SEEDS)} seeds; val loss difference "
+          f"mean {difference.mean():+.3f}, from {difference.min():+.3f} to {difference.max():+.3f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
@@ -468,57 +542,132 @@ for ax, label in zip(axes, ("validation accuracy", "validation loss")):
     ax.set_xticks(initial_lrs, [str(lr) for lr in initial_lrs])
     ax.minorticks_off()
     ax.legend()
-fig.suptitle("Constant, cosine and warmup + cosine from four initial rates (mean ± std over 5 seeds)")
+fig.suptitle(f"Constant, cosine and warmup + cosine from three initial rates (mean ± std over {len(SEEDS)} seeds)")
 plt.show()
+
 
 # %%
 def mean_of(lr, name, metric):
     return sensitivity[lr, name][metric].mean()
 
 
-assert mean_of(0.03, "cosine (to 0)", "val_loss") > mean_of(0.03, "constant", "val_loss")
-best_cell = min(sensitivity, key=lambda cell: sensitivity[cell]["val_loss"].mean())
-assert best_cell == (0.1, "cosine (to 0)"), best_cell
-assert mean_of(0.1, "cosine (to 0)", "val_loss") - mean_of(0.1, "constant", "val_loss") > -sensitivity[
-    0.1, "constant"]["val_loss"].std(ddof=1)  # the gain at 0.1 is less than one standard deviation
-assert mean_of(0.5, "constant", "val_acc") < mean_of(0.5, "cosine (to 0)", "val_acc") < mean_of(
-    0.5, "warmup 2 epochs + cosine", "val_acc")
-for lr in (0.03, 0.1, 0.3):  # warmup changes nothing beyond noise below 0.5
-    difference = abs(mean_of(lr, "warmup 2 epochs + cosine", "val_loss") - mean_of(lr, "cosine (to 0)", "val_loss"))
-    assert difference < sensitivity[lr, "cosine (to 0)"]["val_loss"].std(ddof=1)
-assert sensitivity[best_cell]["val_loss"].mean() < min(r["val_loss"].mean() for r in results.values())
-print("best cell:", best_cell)
+assert mean_of(0.5, "constant", "val_acc") < mean_of(0.5, "cosine (to 0)", "val_acc")
+assert mean_of(0.5, "constant", "val_acc") < min(mean_of(lr, "constant", "val_acc") for lr in (0.1, 0.3))
+assert warmup_effect[0.5][0] >= 5                                   # at 0.5, warmup helps in most seeds
+assert warmup_effect[0.5][1].mean() > 0
+assert warmup_effect[0.1][0] <= 7 and abs(warmup_effect[0.1][1].mean()) < 0.01  # at 0.1: no gain
 
 # %% [markdown]
-# - **From a small rate (0.03), decay does not help**: cosine ends with a *higher* validation loss than
-#   the constant (0.152 against 0.143), with the same accuracy within noise. Decaying a rate that is
-#   already small only makes the run slower.
-# - **From 0.1, the best cell of the grid**: cosine from 0.1 has the lowest validation loss of all the
-#   runs in this lesson (0.123), with an accuracy of 0.968; the constant 0.1 is close behind (0.130,
-#   0.965), less than one standard deviation away.
 # - **The larger the initial rate, the more decay matters.** At 0.5 the constant rate fails (mean
-#   accuracy 0.774, with a spread of almost 0.1 between seeds); cosine rescues most of it (0.927) and
-#   warmup + cosine more (0.947, and a much smaller spread). Below 0.5 warmup made no difference beyond
-#   noise; at 0.5 it did.
+#   accuracy well below the others, with a large spread between seeds); cosine rescues most of it.
+# - **Warmup is a paired question, and the answer depends on the rate.** At 0.5, warmup + cosine beat
+#   cosine alone in most seeds (the counts above; 6 or 7 of 10 in our runs) and on average, with a wide
+#   spread: in a few seeds it lost. At 0.3 it also won in most seeds, by less. At 0.1 it did not help: it won in a minority of
+#   the seeds, and the mean difference is a few thousandths. Warmup is a remedy for a start that is too
+#   violent, and its gain grows with the rate; it is not a general improvement.
+# - From 0.1, the constant and cosine are close; decaying a rate that is already moderate is a small
+#   refinement.
 #
-# Decay is a safety net for a rate that is too large, and a small refinement of a rate that is good.
-# It does not replace finding a good rate, and a decay from a well-chosen rate is the best we found.
+# Decay is a safety net for a rate that is too large, and a refinement of a rate that is good, whose size
+# depends on the problem (section 4). It does not replace finding a good rate.
+
+# %% [markdown]
+# ## 6. Putting it together: range test, then decay, with early stopping watching
+#
+# In practice the pieces are chained. Lesson 06 is about the **learning-rate range test**: one short run
+# in which the rate grows exponentially from tiny to huge, one mini-batch per rate, while the loss is
+# recorded; where the loss stops falling, the rate is too large. Its result suggests a *maximum* rate,
+# and a decay schedule starts there. Here each seed runs its own range test (three sweeps from that seed's
+# initial weights, `lr_range_test(..., repeats=3)`), takes `suggest_bounds()[1]` (a third of the rate at
+# the lowest loss of the sweep) as $\eta_0$, and trains cosine from it. We compare the chain with cosine
+# from 0.1 (the best start of section 5, found by a grid of full runs: the expensive way) and with a
+# constant at the range test's rate.
+#
+# **Early stopping** (`EarlyStopping(patience=3, restore_best_weights=True)`) ends a run once the
+# validation loss has not improved for 3 epochs and hands back the weights of the best epoch. With a
+# decay schedule it has a catch: the schedule was planned for 680 updates, and a run stopped early never
+# reaches the small final rates. We run the chain once more with early stopping and compare.
+
+# %% tags=["nbval-ignore-output"]
+def range_test_start(seed):
+    result = lr_range_test(mlp([64, 64, 10], rng=seed), loss, X_train, y_train,
+                           optimizer=functools.partial(SGD, momentum=0.9), start_lr=1e-4, end_lr=10.0,
+                           num_iter=100, repeats=3, rng=seed)
+    return result.suggest_bounds()[1]
+
+
+range_lrs = dict(zip(SEEDS, Parallel(n_jobs=2)(delayed(range_test_start)(seed) for seed in SEEDS)))
+chain_jobs = [(name, seed) for seed in SEEDS for name in ("range test -> cosine", "range test -> constant",
+                                                           "range test -> cosine + early stopping")]
+
+
+def chained(name, seed):
+    lr = range_lrs[seed]
+    schedule = schedules.Constant(lr) if name.endswith("constant") else schedules.CosineDecay(lr, TOTAL_STEPS)
+    return train(schedule, seed, watcher="early stopping" if name.endswith("early stopping") else None)
+
+
+done = Parallel(n_jobs=2)(delayed(chained)(name, seed) for name, seed in tqdm(chain_jobs, desc="chain runs"))
+runs.update({("digits", name, seed): history for (name, seed), history in zip(chain_jobs, done)})
+print("η0 from the range test, per seed:", ", ".join(f"{range_lrs[s]:.3f}" for s in SEEDS))
+chain_names = ["range test -> cosine", "cosine (to 0) from 0.1", "range test -> constant",
+               "range test -> cosine + early stopping"]
+print(f"\n{'run':40s} {'val loss of the weights returned':>33s} {'epochs run':>11s}")
+returned = {}
+for name in chain_names:
+    histories = [runs["digits", name, seed] for seed in SEEDS]
+    returned[name] = np.array([h.returned["loss"] for h in histories])
+    epochs_run = np.array([len(h.epoch) for h in histories])
+    print(f"{name:40s} {returned[name].mean():18.3f} ± {returned[name].std(ddof=1):.3f} "
+          f"{epochs_run.mean():11.1f}")
+chain_wins = {other: int(np.sum(returned["range test -> cosine"] < returned[other])) for other in chain_names[1:]}
+print("\nseeds (of 10) where range test -> cosine returned better weights than:", chain_wins)
+early = [runs["digits", "range test -> cosine + early stopping", seed] for seed in SEEDS]
+stopped = sum(h.stopped_epoch is not None for h in early)
+print(f"early stopping ended {stopped} of {len(SEEDS)} runs before epoch {EPOCHS}")
+
+# %%
+assert all(0.05 < lr < 1.0 for lr in range_lrs.values())
+assert chain_wins["range test -> constant"] >= 5          # the decay is worth having on top of the range test
+assert returned["range test -> cosine"].mean() < 1.5 * returned["cosine (to 0) from 0.1"].mean()
+assert chain_wins["cosine (to 0) from 0.1"] <= 7           # ... but the best start of the grid is not beaten
+assert stopped >= 5                                         # early stopping cuts most cosine runs short
+
+# %% [markdown]
+# What the chain gives:
+#
+# - **The range test found the right order of magnitude in one short run per seed**: its suggestions lie
+#   between about 0.15 and 0.3 (printed), at the upper end of the good range. Cosine from there returned
+#   weights within a few hundredths of cosine from 0.1, the best start of section 5's grid of full runs,
+#   but not better: the chain won in 2 to 6 of 10 seeds over our runs (the count above). The range test
+#   costs 300 mini-batches instead of a grid of full trainings; it narrows the search, it does not end it.
+# - **The decay is worth having on top of the range test**: at the same starting rate, cosine beat the
+#   constant in most seeds (the count above; 6 to 10 of 10 in our runs).
+# - **Early stopping and a decay planned for the whole run pull in different directions.** With patience 3,
+#   early stopping ended most cosine runs around the middle of the budget (printed), while the rate was
+#   still high, so those runs never reached the small final rates that make decay worth it. The weights
+#   it returns are the best epoch's *by the validation loss it watched*, so their validation loss is an
+#   optimistic estimate (lesson 08 keeps a separate test set for that reason); even so, in several seeds
+#   they were worse than the full cosine run's. Use early stopping with a decay as a safety net with
+#   generous patience, or with reduce-on-plateau, whose rate follows the run.
 
 # %% [markdown]
 # ## Summary
 #
-# - A fixed large rate keeps the weights moving: ten times as far per epoch as a small rate, with the
-#   training loss stalling. Dropping the rate lets them settle at once: the training loss fell more than
-#   five-fold within two epochs of a single drop.
+# - A fixed large rate keeps the weights moving: about ten times as far per epoch as a small rate, with
+#   the training loss stalling. Dropping the rate lets them settle at once: the training loss fell
+#   several-fold within two epochs of a single drop.
 # - Step, multi-step, exponential, inverse-time, polynomial (linear), cosine and warmup schedules are
 #   closed-form functions of the update number in `lrcourse.schedules`; reduce-on-plateau reacts to the
 #   validation loss instead (`lrcourse.ReduceLROnPlateau`, which scales any schedule).
-# - In a fair comparison from 0.3 (same weights, batches and 680 updates, five seeds) every decay beat
-#   the constant 0.3, the decays were within noise of each other, and a constant 0.15 (the mean rate of
-#   cosine) did as well as any of them.
-# - Decay helps more the larger the initial rate, and not at all from a small one; warmup helped only
-#   at the largest rate tried (0.5). The best runs came from a good initial rate (0.1) with a decay.
-# - So: first find the range of good rates (lesson 06, the range test), then decay from the top of it.
+# - In a fair comparison from 0.3 (same weights, batches and updates, ten paired seeds) every decay beat
+#   the constant 0.3 in most seeds, and the decays were within noise of each other.
+# - What decay buys depends on the problem: on the digits a constant at cosine's mean rate did as well as
+#   cosine; on spirals and moons cosine beat it in (nearly) every seed.
+# - Decay helps more the larger the initial rate. Warmup, compared seed by seed, helped at the largest
+#   rate tried (0.5: in 6 or 7 of 10 seeds in our runs, with a wide spread); at 0.1 it made no difference.
+# - In practice: find the range of good rates with a range test (lesson 06), start a decay at its top,
+#   and if you add early stopping, give it enough patience to let the decay finish.
 #
 # **Exercise:** `exercises/05_learning_rate_decay.ipynb` has you write step decay, exponential decay,
 # cosine annealing and a warm-up followed by cosine, and choose a decay rate that reaches a target rate,

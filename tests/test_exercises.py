@@ -114,6 +114,9 @@ def test_ex03_references_by_hand_and_against_lrcourse_optim():
     np.testing.assert_allclose(w2, _engine_step(Adam, w0, g, 2, lr=0.01))
     path = reference("03", "q5")(1.0, 10.0, np.array([1.0, 1.0]), 0.1, 0.0, 2)
     np.testing.assert_allclose(path, [[1, 1], [0.9, 0.0], [0.81, 0.0]])
+    assert reference("03", "q6")(0.1, 32, 128, "linear") == pytest.approx(0.4)       # 4 times the batch
+    assert reference("03", "q6")(0.005, 32, 512, "sqrt") == pytest.approx(0.02)      # sqrt(16) = 4
+    assert reference("03", "q6")(0.1, 32, 8, "linear") == pytest.approx(0.025)
 
 
 def test_ex04_references_by_hand():
@@ -127,6 +130,8 @@ def test_ex04_references_by_hand():
     assert reference("04", "q5")(4.0, 3.0, 0.25, 1e-6, 10_000) == 1
     assert reference("04", "q5")(1.0, 5e-4, 0.1, 1e-3, 10_000) == 0
     assert reference("04", "q5")(10.0, 2.0, 0.25, 1e-3, 100) == -1
+    assert reference("04", "q6")(np.diag([1.0, 10.0]), 200) == pytest.approx(10.0)
+    assert reference("04", "q6")(np.array([[2.0, 1.0], [1.0, 2.0]]), 200) == pytest.approx(3.0)  # eigenvalues 1, 3
 
 
 def test_ex05_references_by_hand():

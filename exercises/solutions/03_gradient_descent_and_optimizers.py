@@ -9,6 +9,8 @@
 # (arrays of the same shape), and **returns** the new weights and the new state, leaving its inputs
 # unchanged.
 #
+# The last question scales a learning rate with the batch size, as lesson 03 measured.
+#
 # Replace each `raise NotImplementedError(...)` with your code, run the cell, then its `check` cell.
 
 # %%
@@ -134,6 +136,27 @@ def momentum_path(a, b, start, lr, momentum, steps):
 
 # %%
 check("q5")
+
+# %% [markdown]
+# ## Q6 · Scaling the rate with the batch size
+#
+# Lesson 03 measured two rules for choosing the learning rate when the batch size changes from
+# `base_batch` (where `base_lr` works) to `batch`: the **linear** rule multiplies the rate by
+# `batch / base_batch` (it held on digits for SGD from 8 to 128); the **square-root** rule, which some use
+# for adaptive optimizers, multiplies it by `sqrt(batch / base_batch)`. Write
+# `scaled_lr(base_lr, base_batch, batch, rule)` with `rule` either `"linear"` or `"sqrt"`, returning a float.
+
+# %%
+def scaled_lr(base_lr, base_batch, batch, rule):
+    """The learning rate for `batch`, scaled from `base_lr` at `base_batch` by the linear or square-root rule."""
+    ### BEGIN SOLUTION: the factor batch / base_batch, or its square root
+    factor = batch / base_batch
+    return float(base_lr * (factor if rule == "linear" else np.sqrt(factor)))
+    ### END SOLUTION
+
+
+# %%
+check("q6")
 
 # %% [markdown]
 # ## Your optimizer and the engine's

@@ -131,6 +131,30 @@ def steps_to_reach(h, w0, lr, tol, max_steps):
 check("q5")
 
 # %% [markdown]
+# ## Q6 · Sharpness by power iteration
+#
+# On a network the Hessian is far too large to build, so lesson 04 measured its top eigenvalue (the
+# sharpness $L$) with products $Hv$ only: **power iteration** repeats $v \leftarrow Hv / \lVert Hv \rVert$,
+# and $v \cdot Hv$ converges to the eigenvalue of largest magnitude. Write `top_eigenvalue(H, iters)`
+# for a symmetric matrix `H`: start from `np.ones(n) / np.sqrt(n)`, do `iters` iterations using only
+# `H @ v`, and return $v \cdot Hv$ as a float.
+
+# %%
+def top_eigenvalue(H, iters):
+    """The largest-magnitude eigenvalue of the symmetric matrix H, by `iters` steps of power iteration."""
+    ### BEGIN SOLUTION: normalise H @ v at every step; the Rayleigh quotient at the end
+    v = np.ones(len(H)) / np.sqrt(len(H))
+    for _ in range(iters):
+        hv = H @ v
+        v = hv / np.linalg.norm(hv)
+    return float(v @ H @ v)
+    ### END SOLUTION
+
+
+# %%
+check("q6")
+
+# %% [markdown]
 # ## Too small, just right, too large
 #
 # The ill-conditioned bowl of lesson 04 has curvatures 1 and 10. How many steps does each direction need

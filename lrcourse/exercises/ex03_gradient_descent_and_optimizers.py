@@ -8,8 +8,13 @@ Update equations as in PyTorch (and :mod:`lrcourse.optim`), without weight decay
 * Adam (step ``t`` from 1): ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g**2``;
   ``w = w - lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)``
 
+* scaling the rate with the batch size: ``lr = base_lr * batch / base_batch`` (linear rule) or
+  ``lr = base_lr * sqrt(batch / base_batch)`` (square-root rule)
+
 >>> [a.tolist() for a in _momentum_step(np.array([1.0]), np.array([2.0]), np.array([1.0]), 0.1, 0.9)]
 [[0.71], [2.9]]
+>>> _scaled_lr(0.1, 32, 128, "linear"), _scaled_lr(0.1, 32, 128, "sqrt")
+(0.4, 0.2)
 """
 
 import numpy as np
@@ -64,6 +69,11 @@ _w, _g, _state = _rng.normal(size=(3, 5))
 _square = _rng.uniform(0.0, 2.0, size=5)
 _start = np.array([-4.0, 2.5])
 
+def _scaled_lr(base_lr, base_batch, batch, rule):
+    factor = batch / base_batch
+    return float(base_lr * (factor if rule == "linear" else np.sqrt(factor)))
+
+
 EXERCISE = Exercise("03_gradient_descent_and_optimizers", "Gradient descent and optimizers", (
     Question("q1", "momentum_step", ("w", "grad", "velocity", "lr", "momentum"), _momentum_step,
              title="SGD with momentum", cases=(
@@ -97,4 +107,13 @@ EXERCISE = Exercise("03_gradient_descent_and_optimizers", "Gradient descent and 
         Case((2.0, 3.0, np.array([1.0, -1.0]), 0.3, 0.5, 0)),
     ), hint="steps + 1 points, shape (steps + 1, 2); the gradient of (a x**2 + b y**2) / 2 is (a x, b y); "
             "the velocity starts at zero; reuse momentum_step."),
+    Question("q6", "scaled_lr", ("base_lr", "base_batch", "batch", "rule"), _scaled_lr,
+             title="Scaling the rate with the batch size", cases=(
+        Case((0.1, 32, 128, "linear")),
+        Case((0.1, 32, 8, "linear")),
+        Case((0.005, 32, 512, "sqrt")),
+        Case((0.005, 32, 8, "sqrt")),
+        Case((0.3, 64, 64, "linear")),
+    ), hint="the batch grows by the factor batch / base_batch; the linear rule multiplies the rate by that "
+            "factor, the square-root rule by its square root."),
 ))

@@ -7,6 +7,8 @@ step; on ``f(w) = w.T H w / 2`` the same holds along each eigenvector of ``H`` w
 'oscillating'
 >>> round(_best_fixed_lr(np.diag([1.0, 10.0])), 6)
 0.181818
+>>> round(_top_eigenvalue(np.array([[2.0, 1.0], [1.0, 2.0]]), 50), 6)  # eigenvalues 1 and 3
+3.0
 """
 
 import numpy as np
@@ -44,6 +46,15 @@ def _steps_to_reach(h, w0, lr, tol, max_steps=10_000):
             return step
         w = w - lr * h * w
     return -1
+
+
+def _top_eigenvalue(H, iters):
+    H = np.asarray(H, float)
+    v = np.ones(len(H)) / np.sqrt(len(H))
+    for _ in range(iters):
+        hv = H @ v
+        v = hv / np.linalg.norm(hv)
+    return float(v @ H @ v)
 
 
 _rng = np.random.default_rng(4)
@@ -87,4 +98,10 @@ EXERCISE = Exercise("04_fixed_learning_rate", "A fixed learning rate", (
         Case((1.0, 1.0, 0.001, 1e-3, 100)),
     ), hint="iterate the update and count the steps until |w| <= tol (0 if it already is); return -1 when "
             "max_steps steps are not enough."),
+    Question("q6", "top_eigenvalue", ("H", "iters"), _top_eigenvalue, title="Sharpness by power iteration", cases=(
+        Case((np.diag([1.0, 10.0]), 200)),
+        Case((np.array([[2.0, 1.0], [1.0, 2.0]]), 200)),
+        Case((_H3, 500)),
+    ), hint="start from a vector with no zero entries, e.g. np.ones(n) / sqrt(n); repeat v = H @ v, "
+            "v = v / norm(v); the eigenvalue is v @ H @ v."),
 ))
