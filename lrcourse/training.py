@@ -221,13 +221,18 @@ class _Run:
         if self.guard is None or not self.guard.diverged(value):
             return False
         self.history.diverged = self.stopped_by_guard = True
-        if _all_finite(self.model):
-            kept = f"its weights after update {self.updates} (the last finite ones)"
-        else:
+        # Counted from 1, as the lessons and plots count: the update that diverged is not applied,
+        # so the weights kept are those after the update before it.
+        if not _all_finite(self.model):
             self.model.load_state_dict(self.epoch_start_weights)
-            kept = f"its weights from the start of epoch {self.epoch} (the last finite ones kept)"
+            kept = f"its weights from the start of epoch {self.epoch + 1} (the last finite ones kept)"
+        elif self.updates == 0:
+            kept = "its initial weights"
+        else:
+            kept = f"its weights after update {self.updates} (the last finite ones)"
         warnings.warn(
-            f"training diverged at epoch {self.epoch}, update {self.updates}: batch loss {value:.4g}, smoothed "
+            f"training diverged in epoch {self.epoch + 1} at update {self.updates + 1} (both counted from 1; "
+            f"that update was not applied): batch loss {value:.4g}, smoothed "
             f"{self.guard.smoothed:.4g} (first batch: {self.guard.first:.4g}) with learning rate "
             f"{self.optimizer.lr_at(self.optimizer.iterations):.4g}; stopped, the model keeps {kept}. "
             "Try a smaller learning rate.", RuntimeWarning, stacklevel=3)

@@ -203,7 +203,7 @@ with warnings.catch_warnings(record=True) as caught:
                                optim.SGD(model.parameters(), lr=factor * 2 / L_digits), X64, Y_onehot,
                                epochs=300, batch_size=len(X64), shuffle=False)
         linear_runs[factor] = history
-        outcome = (f"diverged at update {len(history.batch_loss)}" if history.diverged
+        outcome = (f"stopped after {len(history.batch_loss)} updates" if history.diverged
                    else f"loss {history.history['loss'][0]:.3f} -> {history.history['loss'][-1]:.4f}")
         print(f"lr = {factor:4.2f} x 2/L = {factor * 2 / L_digits:.4f}: history.diverged = {history.diverged}, {outcome}")
 print(f"\n{len(caught)} warnings from fit, e.g.:\n  {caught[0].category.__name__}: {caught[0].message}")
@@ -224,10 +224,9 @@ plt.show()
 # ($s_t = 0.9\,s_{t-1} + 0.1\,\ell_t$, so that one unlucky batch is not enough) exceeds 10 times the first
 # batch's loss, it stops, sets `history.diverged = True` and warns with the learning rate in force, as
 # printed above. `history.batch_loss` keeps the losses of the updates that were applied, so
-# `len(history.batch_loss)` is the number of updates made before the stop. The warning itself counts as
-# Python does, from 0: "epoch 0, update 2" means the first epoch and the third update, whose loss was
-# the one that crossed the line (that update is not applied). This course numbers epochs from 1 in its
-# text and plots, so epoch 0 in a warning is epoch 1 in a plot.
+# `len(history.batch_loss)` is the number of updates made before the stop. The warning counts epochs and
+# updates from 1, as this course's text and plots do: "in epoch 1 at update 3" is the update whose loss
+# crossed the line, which is not applied, so the model keeps its weights after update 2.
 #
 # ## The edge of stability: what becomes of $2/L$ on a network
 #

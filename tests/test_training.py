@@ -51,7 +51,7 @@ def test_huge_lr_leaves_the_last_finite_weights():
     X, y = data.moons(n_samples=64, rng=0)
     model = mlp([2, 8, 2], rng=0)
     initial = model.state_dict()
-    with pytest.warns(RuntimeWarning, match="diverged.*start of epoch 0"):
+    with pytest.warns(RuntimeWarning, match="diverged.*start of epoch 1 "):
         history = fit(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=1e308), X, y, epochs=3, rng=0)
     assert history.diverged and len(history.batch_loss) == 1 and history.history == {}
     for name, value in model.state_dict().items():
@@ -100,7 +100,7 @@ def test_the_guard_stops_before_a_nan_batch_is_applied():
         history = fit(model, NanAt(2), opt, X, y, epochs=3, batch_size=10, shuffle=False,
                       callbacks=[TerminateOnNaN()])
     assert [w.category for w in caught] == [RuntimeWarning]  # the guard's; the callback never saw the NaN
-    assert "diverged at epoch 0, update 2" in str(caught[0].message)
+    assert "diverged in epoch 1 at update 3 (both counted from 1" in str(caught[0].message)
     assert "after update 2 (the last finite ones)" in str(caught[0].message)
     assert opt.iterations == 2 and len(history.batch_loss) == 2 and history.diverged
     assert history.history == {} and all(np.all(np.isfinite(v)) for v in model.state_dict().values())
