@@ -15,7 +15,7 @@ follows pytorch-lr-finder and fastai:
 * the sweep stops after the first ``i`` with ``s_i > diverge_th * min(s_0..s_i)`` or ``l_i`` not
   finite; that point stays in the result.
 
-``repeats > 1`` runs the sweep again from the same initial weights with other batch orders and
+``repeats`` (5 by default) runs the sweep again from the same initial weights with other batch orders and
 averages the smoothed curves over the learning rates every repeat reached, so a single noisy sweep
 (or one repeat's divergence) does not decide the answer. The model leaves the test exactly as it
 came in: weights, gradients and training mode are restored, also after an exception.
@@ -43,7 +43,12 @@ from .utils import check_number, check_positive_int, check_rng
 
 __all__ = ["lr_range_test", "range_test_lrs", "RangeTestResult"]
 
-_METHODS = ("steepest", "minimum", "valley")
+_METHODS = ("lowest/6", "steepest", "minimum", "valley")
+# The default rule and number of sweeps, chosen by benchmarks/range_test_study.py: over 4 tasks x 20 seeds
+# (and 6 tasks x 20 other seeds held out) it never landed more than 10 points of validation accuracy below
+# the best rate of a per-seed grid, and cost about half a point on average.
+DEFAULT_METHOD = "lowest/6"
+DEFAULT_REPEATS = 5
 # Points left out by the suggestion rules: the first few are mostly noise from the warm-up of the
 # smoothing and the last few sit on the divergence spike (pytorch-lr-finder and fastai both skip them).
 _STEEPEST_SKIP_START = 10
@@ -131,7 +136,7 @@ def _sweep(model, loss, X, y, optimizer, lrs, batch_size, smooth_f, diverge_th, 
 
 
 def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10.0, num_iter=100,
-                  step_mode="exp", batch_size=32, smooth_f=0.05, diverge_th=5.0, repeats=1, rng=None,
+                  step_mode="exp", batch_size=32, smooth_f=0.05, diverge_th=5.0, repeats=DEFAULT_REPEATS, rng=None,
                   progress=False):
     """Run the learning-rate range test on ``model`` and return a :class:`RangeTestResult`.
 
@@ -147,7 +152,9 @@ def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10
     start_lr, end_lr, num_iter, step_mode : the swept learning rates, see :func:`range_test_lrs`.
     smooth_f : weight of the newest loss in the smoothed loss, in (0, 1]; 1 means no smoothing.
     diverge_th : stop once the smoothed loss exceeds ``diverge_th`` times its minimum so far (> 1).
-    repeats : number of sweeps, each from the same initial weights with a different batch order.
+    repeats : number of sweeps, each from the same initial weights with a different batch order; the
+        default 5 is what :meth:`RangeTestResult.suggest`'s default rule was measured with (one sweep
+        is noisy enough to make it fail now and then).
     rng : seed or ``numpy.random.Generator`` for the batch orders.
     progress : show a tqdm progress bar.
 
@@ -294,7 +301,7 @@ class RangeTestResult:
                 f"the last {_SKIP_END}; the test has {len(self.lrs)} points")
         return skip_start, stop
 
-    def suggest_index(self, method="valley"):
+    def suggest_index(self, method=DEFAULT_METHOD):
         """Index into ``lrs``/``losses`` of the point a rule picks (see :meth:`suggest`)."""
         if method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
@@ -303,13 +310,20 @@ class RangeTestResult:
             return start + int(np.argmin(np.gradient(self.losses[start:stop])))
         start, stop = self._window(self.num_iter // 10, method)
         window = self.losses[start:stop]
-        if method == "minimum":
+        if method in ("minimum", "lowest/6"):
             return start + int(np.argmin(window))
         return start + _valley_index(window)
 
-    def suggest(self, method="valley"):
+    def suggest(self, method=DEFAULT_METHOD):
         """Suggest one learning rate from the smoothed loss curve.
 
+        * ``"lowest/6"`` (the default): a sixth of the lr at the lowest smoothed loss. With the
+          default 5 sweeps of :func:`lr_range_test`, benchmarks/range_test_study.py measured it on
+          digits (plain SGD and momentum), spirals and moons, 20 seeds each, against the best of an
+          11-rate grid trained 20 epochs per seed: it never fell more than 10 points of validation
+          accuracy below that best, and fell 0.3-0.7 points on average (two held-out tasks and 20
+          held-out seeds: no failure, at most 1.0 point on average). With one sweep it failed on 3
+          of 20 seeds of the spirals.
         * ``"steepest"``: the lr where the loss falls fastest, the smallest ``np.gradient`` of the
           smoothed loss (per point), leaving out the first 10 and last 5 points (pytorch-lr-finder).
         * ``"minimum"``: a tenth of the lr at the lowest smoothed loss (fastai's ``minimum``).
@@ -327,7 +341,7 @@ class RangeTestResult:
         """
         index = self.suggest_index(method)
         lr = float(self.lrs[index])
-        return lr / 10 if method == "minimum" else lr
+        return lr / {"minimum": 10, "lowest/6": 6}.get(method, 1)
 
     def suggest_bounds(self, max_div=3.0, base_div=4.0):
         """``(base_lr, max_lr)`` for :class:`lrcourse.schedules.CyclicLR`.
