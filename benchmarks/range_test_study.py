@@ -19,14 +19,16 @@ For every task and seed (the seed fixes the initial weights and the batch order)
 
 The **study** tasks and seeds are the ones the default rule was chosen on; the **held-out** part
 (two tasks and a set of seeds the study never used) checks that the choice carries over.
-Results (per seed and summarised) go to ``benchmarks/results/range_test_study.json`` and the
-summary table is printed as markdown. The numbers come from this machine's BLAS kernel; other CPUs
-give other training numbers, so read the table for its failures and its rough regrets.
+Results (per seed and summarised) go to ``benchmarks/results/range_test_study.json``, the summary
+tables to ``benchmarks/results/range_test_study.md`` (and are printed). The numbers come from this
+machine's BLAS kernel; other CPUs give other training numbers, so read the table for its failures
+and its rough regrets.
 """
 
 import argparse
 import functools
 import json
+import os
 import platform
 import sys
 import time
@@ -172,6 +174,23 @@ def run_seed(task, seed):
             "range_test_iterations": sum(len(t.lrs) * t.repeats for t in tests.values())}
 
 
+def _compact(run):
+    """A run for the results file: rates and accuracies rounded, one [lr, accuracy, regret] per rule."""
+    return {"task": run["task"], "seed": run["seed"], "grid": [round(a, 4) for a in run["grid"]],
+            "best_grid_lr": run["best_grid_lr"], "best": round(run["best"], 4),
+            "rules": {name: [float(f"{r['lr']:.4g}"), round(r["accuracy"], 4), round(r["regret"], 2)]
+                      for name, r in run["rules"].items()},
+            "trainings": run["trainings"], "range_test_iterations": run["range_test_iterations"]}
+
+
+def _expand(run):
+    """The inverse of _compact, for --summarize."""
+    rules = run["rules"]
+    if rules and isinstance(next(iter(rules.values())), list):
+        run = dict(run, rules={name: {"lr": v[0], "accuracy": v[1], "regret": v[2]} for name, v in rules.items()})
+    return run
+
+
 def summarise(runs):
     """{task: {rule: {fails, seeds, mean_regret, worst_regret}}}."""
     table = {}
@@ -224,7 +243,8 @@ def main(argv=None):
 
     if args.summarize:
         earlier = json.loads(Path(args.summarize).read_text())
-        runs, elapsed, args.jobs = earlier["runs"], earlier["environment"]["wall_time_s"], earlier["environment"]["jobs"]
+        runs = [_expand(run) for run in earlier["runs"]]
+        elapsed, args.jobs = earlier["environment"]["wall_time_s"], earlier["environment"]["jobs"]
     else:
         from joblib import Parallel, delayed
 
@@ -243,27 +263,49 @@ def main(argv=None):
                      "tasks": {name: {"sizes": sizes, "momentum": momentum, "data": data.__name__.strip("_")}
                                for name, (data, sizes, momentum) in TASKS.items()}},
         "environment": {"python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine(),
-                        "wall_time_s": round(elapsed, 1), "jobs": args.jobs},
+                        "wall_time_s": round(elapsed, 1), "jobs": args.jobs,
+                        "load_average_1min": earlier["environment"].get("load_average_1min") if args.summarize
+                        else round(os.getloadavg()[0], 1)},
         "study": summarise(study),
         "held_out": summarise(held_out),
         "bounds": bounds_summary(runs),
-        "runs": runs,
+        "runs": [_compact(run) for run in runs],
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(results, indent=1) + "\n")
-    print(f"\n## Study: seeds {results['settings']['study_seeds'][0]}-{results['settings']['study_seeds'][-1]}\n")
-    print(markdown(results["study"], STUDY_TASKS))
-    print(f"\n## Held out: seeds {results['settings']['held_out_seeds'][0]}-{results['settings']['held_out_seeds'][-1]}\n")
-    print(markdown(results["held_out"], STUDY_TASKS + HELD_OUT_TASKS))
-    print("\n## Where the good constant rates sit, relative to the lowest point of the range test (5 sweeps)\n")
-    print("| task | best grid rate / lowest (min, median, max) | largest safe grid rate / lowest (min, median, max) |")
-    print("|---|---|---|")
+    # Summaries indented for reading, one line per seed's run to keep the file small.
+    text = json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=1)[:-2]
+    text += ',\n "runs": [\n' + ",\n".join("  " + json.dumps(run) for run in results["runs"]) + "\n ]\n}\n"
+    Path(args.output).write_text(text)
+    lines = []
+
+    def say(text=""):
+        print(text)
+        lines.append(text)
+
+    say(f"\n## Study: seeds {results['settings']['study_seeds'][0]}-{results['settings']['study_seeds'][-1]}\n")
+    say(markdown(results["study"], STUDY_TASKS))
+    held_out_seeds = results["settings"]["held_out_seeds"]
+    say(f"\n## Held out: seeds {held_out_seeds[0]}-{held_out_seeds[-1]}\n")
+    say(markdown(results["held_out"], STUDY_TASKS + HELD_OUT_TASKS))
+    say("\n## Where the good constant rates sit, relative to the lowest point of the range test (5 sweeps)\n")
+    say("| task | best grid rate / lowest (min, median, max) | largest safe grid rate / lowest (min, median, max) |")
+    say("|---|---|---|")
     for task, columns in results["bounds"].items():
         cells = [", ".join(f"{columns[key][q]:.2f}" for q in ("min", "median", "max"))
                  for key in ("best / lowest", "largest safe / lowest")]
-        print(f"| {task} | {cells[0]} | {cells[1]} |")
-    print(f"\n{len(runs)} task-seeds, {sum(r['trainings'] for r in runs)} trainings of {EPOCHS} epochs, "
-          f"{elapsed:.0f} s with {args.jobs} processes; written to {args.output}")
+        say(f"| {task} | {cells[0]} | {cells[1]} |")
+    say(f"\n{len(runs)} task-seeds, {sum(r['trainings'] for r in runs)} trainings of {EPOCHS} epochs, "
+          f"{elapsed:.0f} s with {args.jobs} processes; written to {_shown(args.output)}")
+
+    Path(args.output).with_suffix(".md").write_text(
+        "# Range test suggestion study (benchmarks/range_test_study.py)\n\n"
+        "Each cell: failures (more than 10 points of validation accuracy below the best rate of an 11-rate grid) "
+        "out of the seeds, then the mean and the worst regret in points.\n" + "\n".join(lines) + "\n")
+
+
+def _shown(path):
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 if __name__ == "__main__":
