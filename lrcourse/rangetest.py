@@ -330,7 +330,7 @@ class RangeTestResult:
         * ``"valley"``: fastai's ``valley``: about 2/3 down the longest stretch over which the loss keeps
           decreasing (a decreasing subsequence, so small bumps do not end it).
 
-        ``minimum`` and ``valley`` leave out the first ``num_iter // 10`` and the last 5 points, as
+        ``lowest/6``, ``minimum`` and ``valley`` leave out the first ``num_iter // 10`` and the last 5 points, as
         fastai's ``lr_find`` does; every rule ignores points from the first non-finite loss on.
 
         >>> lrs = np.geomspace(1e-5, 1.0, 51)
