@@ -512,7 +512,7 @@ for ax, problem_name in zip(axes, problems):
 plt.show()
 
 # %% [markdown]
-# What the three tables say:
+# What the table and the paired counts say:
 #
 # - **Sooner, yes, to a level a point below the best fixed rate's final accuracy.** The triangular
 #   schedule got there before the tuned fixed rate on most seeds of both problems (the paired counts
