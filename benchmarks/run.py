@@ -407,7 +407,7 @@ def run_workload(workload, contender_classes, repeats):
 
 
 def time_range_test(repeats):
-    """Median wall time of ``lr_range_test(num_iter=100, batch_size=32)`` on the digits training set."""
+    """Median wall time of one sweep, ``lr_range_test(num_iter=100, batch_size=32, repeats=1)``, on digits."""
     from lrcourse.data import digits
     from lrcourse.rangetest import lr_range_test
 
@@ -416,7 +416,8 @@ def time_range_test(repeats):
     for _ in range(repeats + 1):  # the first run is a warm-up
         model = mlp([64, 32, 10], rng=0)
         start = time.perf_counter()
-        result = lr_range_test(model, SoftmaxCrossEntropy(), X, y, num_iter=100, batch_size=32, rng=0)
+        result = lr_range_test(model, SoftmaxCrossEntropy(), X, y, num_iter=100, batch_size=32, repeats=1,
+                               rng=0)
         times.append(time.perf_counter() - start)
         points = len(result.lrs)
     times = times[1:]

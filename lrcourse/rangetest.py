@@ -15,7 +15,7 @@ follows pytorch-lr-finder and fastai:
 * the sweep stops after the first ``i`` with ``s_i > diverge_th * min(s_0..s_i)`` or ``l_i`` not
   finite; that point stays in the result.
 
-``repeats > 1`` runs the sweep again from the same initial weights with other batch orders and
+``repeats`` (5 by default) runs the sweep again from the same initial weights with other batch orders and
 averages the smoothed curves over the learning rates every repeat reached, so a single noisy sweep
 (or one repeat's divergence) does not decide the answer. The model leaves the test exactly as it
 came in: weights, gradients and training mode are restored, also after an exception.
@@ -44,7 +44,12 @@ from .utils import check_choice, check_number, check_positive_int, check_rng, ch
 
 __all__ = ["lr_range_test", "range_test_lrs", "RangeTestResult"]
 
-_METHODS = ("steepest", "minimum", "valley")
+_METHODS = ("lowest/6", "steepest", "minimum", "valley")
+# The default rule and number of sweeps, chosen by benchmarks/range_test_study.py: over 4 tasks x 20 seeds
+# (and 6 tasks x 20 other seeds held out) it never landed more than 10 points of validation accuracy below
+# the best rate of a per-seed grid, and cost about half a point on average.
+DEFAULT_METHOD = "lowest/6"
+DEFAULT_REPEATS = 5
 # Points left out by the suggestion rules: the first few are mostly noise from the warm-up of the
 # smoothing and the last few sit on the divergence spike (pytorch-lr-finder and fastai both skip them).
 _STEEPEST_SKIP_START = 10
@@ -167,8 +172,8 @@ def _sweep(model, loss, batches, optimizer, lrs, smooth_f, diverge_th, validatio
 
 
 def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10.0, num_iter=100,
-                  step_mode="exp", batch_size=32, smooth_f=0.05, diverge_th=5.0, repeats=1, rng=None,
-                  progress=False, validation_data=None, accumulation_steps=1):
+                  step_mode="exp", batch_size=32, smooth_f=0.05, diverge_th=5.0, repeats=DEFAULT_REPEATS,
+                  rng=None, progress=False, validation_data=None, accumulation_steps=1):
     """Run the learning-rate range test on ``model`` and return a :class:`RangeTestResult`.
 
     Parameters
@@ -183,7 +188,9 @@ def lr_range_test(model, loss, X, y, *, optimizer=None, start_lr=1e-7, end_lr=10
     start_lr, end_lr, num_iter, step_mode : the swept learning rates, see :func:`range_test_lrs`.
     smooth_f : weight of the newest loss in the smoothed loss, in (0, 1]; 1 means no smoothing.
     diverge_th : stop once the smoothed loss exceeds ``diverge_th`` times its minimum so far (> 1).
-    repeats : number of sweeps, each from the same initial weights with a different batch order.
+    repeats : number of sweeps, each from the same initial weights with a different batch order; the
+        default 5 is what :meth:`RangeTestResult.suggest`'s default rule was measured with (one sweep
+        is noisy enough to make it fail now and then).
     rng : seed or ``numpy.random.Generator`` for the batch orders.
     progress : show a tqdm progress bar.
     validation_data : optional pair ``(X_val, y_val)`` (pytorch-lr-finder's ``val_loader``): each
@@ -350,27 +357,34 @@ class RangeTestResult:
                 f"the last {skip_end}; the test has {len(self.lrs)} points")
         return skip_start, stop
 
-    def suggest_index(self, method="valley", *, skip_start=None, skip_end=None):
+    def suggest_index(self, method=DEFAULT_METHOD, *, skip_start=None, skip_end=None):
         """Index into ``lrs``/``losses`` of the point a rule picks (see :meth:`suggest`)."""
         check_choice("method", method, _METHODS)
         start, stop = self._window(method, skip_start, skip_end)
         window = self.losses[start:stop]
         if method == "steepest":
             return start + int(np.argmin(np.gradient(window)))
-        if method == "minimum":
+        if method in ("minimum", "lowest/6"):
             return start + int(np.argmin(window))
         return start + _valley_index(window)
 
-    def suggest(self, method="valley", *, skip_start=None, skip_end=None):
+    def suggest(self, method=DEFAULT_METHOD, *, skip_start=None, skip_end=None):
         """Suggest one learning rate from the smoothed loss curve.
 
+        * ``"lowest/6"`` (the default): a sixth of the lr at the lowest smoothed loss. With the
+          default 5 sweeps of :func:`lr_range_test`, benchmarks/range_test_study.py measured it on
+          digits (plain SGD and momentum), spirals and moons, 20 seeds each, against the best of an
+          11-rate grid trained 20 epochs per seed: it never fell more than 10 points of validation
+          accuracy below that best, and fell 0.3-0.7 points on average (two held-out tasks and 20
+          held-out seeds: no failure, at most 1.0 point on average). With one sweep it failed on 3
+          of 20 seeds of the spirals.
         * ``"steepest"``: the lr where the loss falls fastest, the smallest ``np.gradient`` of the
           smoothed loss (per point), leaving out the first 10 and last 5 points (pytorch-lr-finder).
         * ``"minimum"``: a tenth of the lr at the lowest smoothed loss (fastai's ``minimum``).
         * ``"valley"``: fastai's ``valley``: about 2/3 down the longest stretch over which the loss keeps
           decreasing (a decreasing subsequence, so small bumps do not end it).
 
-        ``minimum`` and ``valley`` leave out the first ``num_iter // 10`` and the last 5 points, as
+        ``lowest/6``, ``minimum`` and ``valley`` leave out the first ``num_iter // 10`` and the last 5 points, as
         fastai's ``lr_find`` does; every rule ignores points from the first non-finite loss on.
         ``skip_start`` and ``skip_end`` (pytorch-lr-finder's names) set how many points to leave
         out at each end instead.
@@ -383,7 +397,7 @@ class RangeTestResult:
         """
         index = self.suggest_index(method, skip_start=skip_start, skip_end=skip_end)
         lr = float(self.lrs[index])
-        return lr / 10 if method == "minimum" else lr
+        return lr / {"minimum": 10, "lowest/6": 6}.get(method, 1)
 
     def suggest_bounds(self, max_div=3.0, base_div=4.0, *, skip_start=None, skip_end=None):
         """``(base_lr, max_lr)`` for :class:`lrcourse.schedules.CyclicLR`.

@@ -122,7 +122,7 @@ def test_the_engine_optimizer_applies_the_swept_lrs(toy):
             used.append(self.lr)  # the lr of the update just made
 
     result = lr_range_test(mlp([4, 8, 2], rng=0), SoftmaxCrossEntropy(), X, y, optimizer=RecordingSGD,
-                           start_lr=1e-4, end_lr=1e-1, num_iter=7, batch_size=16, rng=0)
+                           start_lr=1e-4, end_lr=1e-1, num_iter=7, batch_size=16, rng=0, repeats=1)
     expected = [1e-4 * 1000 ** (i / 6) for i in range(7)]
     np.testing.assert_allclose(used, expected, rtol=1e-12)
     np.testing.assert_allclose(result.lrs, expected, rtol=1e-12)
@@ -133,7 +133,7 @@ def test_losses_match_a_hand_written_training_loop(toy):
     X, y = toy
     lrs = [1e-3 * 100 ** (i / 9) for i in range(10)]
     result = lr_range_test(mlp([4, 8, 2], rng=3), SoftmaxCrossEntropy(), X, y, start_lr=1e-3, end_lr=1e-1,
-                           num_iter=10, batch_size=32, smooth_f=1.0, rng=5)
+                           num_iter=10, batch_size=32, smooth_f=1.0, rng=5, repeats=1)
 
     model, loss = mlp([4, 8, 2], rng=3), SoftmaxCrossEntropy()
     rng = np.random.default_rng(5)
@@ -155,7 +155,7 @@ def test_one_full_batch_per_iteration_cycling_through_shuffled_passes():
     X = np.arange(10, dtype=np.float32)[:, None]
     y = np.arange(10)
     loss = ScriptedLoss([1.0] * 7)
-    lr_range_test(Sequential(Dense(1, 1, rng=0)), loss, X, y, num_iter=7, batch_size=4, rng=42)
+    lr_range_test(Sequential(Dense(1, 1, rng=0)), loss, X, y, num_iter=7, batch_size=4, rng=42, repeats=1)
     rng = np.random.default_rng(42)
     expected = []
     for _ in range(4):  # 10 samples: two full batches of 4 per pass, the 2 left over are not used
@@ -171,7 +171,7 @@ def test_one_full_batch_per_iteration_cycling_through_shuffled_passes():
 def test_smoothing_matches_the_recurrence(digits_train):
     X, y = digits_train
     result = lr_range_test(mlp([64, 32, 10], rng=0), SoftmaxCrossEntropy(), X, y, num_iter=60,
-                           smooth_f=0.2, rng=0)
+                           smooth_f=0.2, rng=0, repeats=1)
     raw = result.raw_losses[0]
     np.testing.assert_allclose(result.losses, smooth_by_hand(raw, 0.2), rtol=1e-12)
     assert result.losses_std is None
@@ -181,7 +181,7 @@ def test_stops_on_divergence_and_keeps_the_triggering_point():
     # smooth_f=0.5: s = 1, 1, 0.75, 0.625, 25.3125 > 5 * 0.625
     values = [1.0, 1.0, 0.5, 0.5, 50.0, 1.0, 1.0, 1.0]
     result = lr_range_test(Sequential(Dense(1, 1, rng=0)), ScriptedLoss(values), np.zeros((8, 1)),
-                           np.zeros(8), num_iter=8, batch_size=1, smooth_f=0.5, diverge_th=5.0, rng=0)
+                           np.zeros(8), num_iter=8, batch_size=1, smooth_f=0.5, diverge_th=5.0, rng=0, repeats=1)
     np.testing.assert_allclose(result.losses, [1.0, 1.0, 0.75, 0.625, 25.3125])
     np.testing.assert_allclose(result.raw_losses[0], values[:5])
     assert len(result.lrs) == 5 and result.stopped_early and result.num_iter == 8
@@ -191,7 +191,7 @@ def test_just_below_the_threshold_does_not_stop():
     # s = 1, 0.5, then 2.5 = 5 * 0.5 exactly: not greater, so the sweep goes on.
     values = [1.0, 0.5, 2.5, 2.5]
     result = lr_range_test(Sequential(Dense(1, 1, rng=0)), ScriptedLoss(values), np.zeros((4, 1)),
-                           np.zeros(4), num_iter=4, batch_size=1, smooth_f=1.0, diverge_th=5.0, rng=0)
+                           np.zeros(4), num_iter=4, batch_size=1, smooth_f=1.0, diverge_th=5.0, rng=0, repeats=1)
     assert len(result.lrs) == 4 and not result.stopped_early
 
 
@@ -199,7 +199,7 @@ def test_just_below_the_threshold_does_not_stop():
 def test_stops_on_a_non_finite_loss(bad):
     values = [1.0, 0.9, bad, 0.8, 0.7]
     result = lr_range_test(Sequential(Dense(1, 1, rng=0)), ScriptedLoss(values), np.zeros((5, 1)),
-                           np.zeros(5), num_iter=5, batch_size=1, rng=0)
+                           np.zeros(5), num_iter=5, batch_size=1, rng=0, repeats=1)
     assert len(result.lrs) == 3 and result.stopped_early
     assert not np.isfinite(result.raw_losses[0, -1])
 
@@ -207,7 +207,7 @@ def test_stops_on_a_non_finite_loss(bad):
 def test_a_real_sweep_diverges_before_a_huge_end_lr(digits_train):
     X, y = digits_train
     result = lr_range_test(mlp([64, 32, 10], rng=0), SoftmaxCrossEntropy(), X, y, end_lr=1e4, num_iter=100,
-                           rng=0)
+                           rng=0, repeats=1)
     assert result.stopped_early and len(result.lrs) < 100
     s = result.losses
     assert s[-1] > 5 * s[:-1].min() or not np.isfinite(s[-1])
@@ -265,7 +265,7 @@ def test_training_mode_is_on_during_the_sweep(toy):
 
     model = Spy(Dense(4, 2, rng=0))
     model.eval()
-    lr_range_test(model, SoftmaxCrossEntropy(), X, y, num_iter=5, batch_size=16, rng=0)
+    lr_range_test(model, SoftmaxCrossEntropy(), X, y, num_iter=5, batch_size=16, rng=0, repeats=1)
     assert modes == [True] * 5 and model.training is False
 
 
@@ -334,18 +334,18 @@ def test_optimizer_class_and_factory(toy):
 
     model = mlp([4, 8, 2], rng=0)
     via_class = lr_range_test(model, SoftmaxCrossEntropy(), X, y, optimizer=Adam, num_iter=10, batch_size=16,
-                              rng=0)
+                              rng=0, repeats=1)
     via_partial = lr_range_test(model, SoftmaxCrossEntropy(), X, y,
                                 optimizer=functools.partial(Adam, betas=(0.8, 0.99)), num_iter=10,
-                                batch_size=16, rng=0)
+                                batch_size=16, rng=0, repeats=1)
     via_factory = lr_range_test(model, SoftmaxCrossEntropy(), X, y, optimizer=factory, num_iter=10,
-                                batch_size=16, rng=0)
+                                batch_size=16, rng=0, repeats=1)
     np.testing.assert_array_equal(via_partial.raw_losses, via_factory.raw_losses)
     assert not np.array_equal(via_class.raw_losses, via_partial.raw_losses)  # other betas, other losses
     assert len(calls) == 1 and callable(calls[0]) and calls[0](0) == pytest.approx(1e-7)
-    default = lr_range_test(model, SoftmaxCrossEntropy(), X, y, num_iter=10, batch_size=16, rng=0)
+    default = lr_range_test(model, SoftmaxCrossEntropy(), X, y, num_iter=10, batch_size=16, rng=0, repeats=1)
     explicit = lr_range_test(model, SoftmaxCrossEntropy(), X, y, optimizer=SGD, num_iter=10, batch_size=16,
-                             rng=0)
+                             rng=0, repeats=1)
     np.testing.assert_array_equal(default.raw_losses, explicit.raw_losses)
 
 

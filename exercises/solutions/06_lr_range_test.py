@@ -147,7 +147,7 @@ from lrcourse.rangetest import lr_range_test
 (X_train, y_train), _, _ = data.digits(rng=0)
 model = nn.mlp([64, 32, 10], rng=0)
 result = lr_range_test(model, losses.SoftmaxCrossEntropy(), X_train, y_train, start_lr=1e-5, end_lr=10.0,
-                       num_iter=100, batch_size=32, smooth_f=0.05, diverge_th=5.0, rng=0)
+                       num_iter=100, batch_size=32, smooth_f=0.05, diverge_th=5.0, repeats=1, rng=0)
 raw = result.raw_losses[0]
 smoothed = smooth_losses(raw, 0.05)
 mine_minimum = suggest_minimum(result.lrs, smoothed, 100 // 10, 5)
