@@ -220,7 +220,7 @@ def test_range_test_plot(ax):
     assert len(ax.collections) == 1  # the ± std band
     suggestion_x = {line.get_label().split(":")[0]: line.get_xdata()[0] for line in ax.get_lines()
                     if ":" in line.get_label()}
-    for method in ("steepest", "minimum", "valley"):
+    for method in ("lowest/6", "steepest", "minimum", "valley"):  # the default rule first
         assert suggestion_x[method] == pytest.approx(result.suggest(method))
     assert "stopped" in ax.get_title()
     assert ax.get_xlabel() == "learning rate (log scale)" and ax.get_ylabel() == "loss"
