@@ -236,8 +236,8 @@ def trajectory(fn, path_or_paths, ax=None, *, labels=None, levels=25, resolution
 _SUGGESTION_COLORS = {"lowest/6": "C4", "steepest": "C1", "minimum": "C2", "valley": "C3"}
 
 
-def range_test(result, ax=None, *, suggestions=("lowest/6", "steepest", "minimum", "valley"), raw=True, skip_start=None,
-               skip_end=None):
+def range_test(result, ax=None, *, suggestions=("lowest/6", "steepest", "minimum", "valley"), raw=True,
+               skip_start=None, skip_end=None):
     """Loss against learning rate from :func:`lrcourse.rangetest.lr_range_test`, log lr axis.
 
     Draws the smoothed loss (the mean over repeats, with a band of one standard deviation), the
