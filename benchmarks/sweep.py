@@ -33,10 +33,11 @@ EPOCHS = 20
 
 
 def make_train():
-    """The training function, built in a closure so that workers receive it by value."""
+    """The training function, built in a closure so that workers receive it by value, with the data
+    (loaded once here: loading it in the function would import scikit-learn in every new worker)."""
+    (X, y), validation, _ = lrcourse.data.digits(rng=0)
 
     def train(lr, seed):
-        (X, y), validation, _ = lrcourse.data.digits(rng=0)
         model = lrcourse.mlp([64, 64, 10], rng=seed)
         return lrcourse.fit(model, lrcourse.SoftmaxCrossEntropy(), lrcourse.SGD(model.parameters(), lr=lr),
                             X, y, epochs=EPOCHS, validation_data=validation, rng=seed)
