@@ -73,6 +73,9 @@ def main(argv=None):
         overhead = r["live_s"] / r["plain_s"] - 1
         print(f"| {epochs} | {int(epochs) * 34} | {r['plain_s']:.2f} | {r['live_s']:.2f} | {overhead:+.1%} "
               f"| {r['frames']} |")
+    print("\nEvery run (s), without / with:")
+    for epochs, r in results.items():
+        print(f"  {epochs:>5}: {[round(s, 2) for s in r['plain_all']]} / {[round(s, 2) for s in r['live_all']]}")
     return 0
 
 

@@ -47,13 +47,16 @@ class LivePlot(Callback):
 
     - ``live``: redraw during training; ``None`` (default) means "in a notebook only".
     - ``path``: write the final figure to this file (PNG, SVG, PDF, by its extension).
-    - ``min_interval``: at least this many seconds between redraws (and before the first).
+    - ``min_interval``: at least this many seconds between redraws (and before the first, which
+      also waits until the budget below covers a frame as long as the last one drawn).
     - ``max_overhead``: redraw only while all the drawing so far stays under this fraction of the
       time since training began; with the default 0.05 and frames of 0.1 s, one every 2 s.
     - ``figsize``: inches, default ``(10, 3.2)``.
 
     After training, ``status`` says how it ended and ``draw()`` returns the final figure.
     """
+
+    _last_frame_seconds = 0.0  # how long the last frame took, in this process
 
     def __init__(self, *, live=None, path=None, min_interval=0.5, max_overhead=0.05, figsize=(10, 3.2)):
         if not min_interval >= 0:
@@ -94,7 +97,10 @@ class LivePlot(Callback):
                                    raw=True, display_id=True)
         self._train_start = self._clock()
         self._drawing_seconds = 0.0
-        self._next_draw = self._train_start + self.min_interval
+        # The first frame, too, waits until the budget covers a frame as long as the last one this
+        # process drew (none yet: just min_interval), so a short run pays for its last frame only.
+        self._next_draw = self._train_start + max(self.min_interval,
+                                                  LivePlot._last_frame_seconds / self.max_overhead)
 
     def on_batch_end(self, step, logs=None):
         logs = logs or {}
@@ -150,6 +156,7 @@ class LivePlot(Callback):
         # Budget: all the drawing so far may take at most max_overhead of the time since training
         # began; so after a slow frame the next one waits longer.
         self._drawing_seconds += now - start
+        LivePlot._last_frame_seconds = now - start
         self._next_draw = max(now + self.min_interval,
                               self._train_start + self._drawing_seconds / self.max_overhead)
 

@@ -32,6 +32,7 @@ import contextlib
 import itertools
 import math
 import numbers
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -184,12 +185,15 @@ def _summary(history):
 
 
 def _run_point(fn, params, blas_threads):
-    """Run one point with limited BLAS threads; return its output as a flat dict of numbers, and
-    the History when fn returned one."""
+    """Run one point with limited BLAS threads; return its output as a flat dict of numbers, the
+    History when fn returned one, and the warnings it raised as (category, text)."""
     from threadpoolctl import threadpool_limits
 
     try:
-        with threadpool_limits(limits=blas_threads):
+        # Warnings are recorded and re-issued by the caller: a worker's own would never reach the
+        # notebook, and this way they do alike whatever runs the point.
+        with threadpool_limits(limits=blas_threads), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             output = fn(**params)
     except Exception as exc:
         raise SweepError(f"sweep point {params} failed: {type(exc).__name__}: {exc}", params) from exc
@@ -208,7 +212,7 @@ def _run_point(fn, params, blas_threads):
             raise SweepError(f"sweep point {params}: fn returned {key!r}, which is also a grid parameter; "
                              f"rename the output", params)
         row[key] = value
-    return row, history
+    return row, history, [(w.category, str(w.message)) for w in caught]
 
 
 def sweep(fn, grid=None, *, n_jobs=None, backend=None, progress=True, blas_threads=1, **params):
@@ -230,8 +234,9 @@ def sweep(fn, grid=None, *, n_jobs=None, backend=None, progress=True, blas_threa
     - ``blas_threads``: BLAS threads per point; 1 keeps parallel workers off each other's cores
       and makes the table the same whatever ``n_jobs`` is.
 
-    A failing point raises :class:`SweepError` naming its parameters. Ctrl-C (KeyboardInterrupt)
-    stops the workers and the sweep.
+    A failing point raises :class:`SweepError` naming its parameters; warnings raised in a point
+    (e.g. fit's divergence warning) are issued again here, prefixed with the point. Ctrl-C
+    (KeyboardInterrupt) stops the workers and the sweep.
 
     >>> sweep(lambda lr: {"step": lr * 3}, lr=[1, 2], progress=False).column("step")
     array([3, 6])
@@ -272,8 +277,10 @@ def _parallel_map(fn, points, n_jobs, backend, progress, blas_threads):
         # Ctrl-C) cancels the points not yet started and stops the worker processes.
         results = parallel(tasks)
         try:
-            for output in results:
-                outputs.append(output)
+            for point, (row, history, caught) in zip(points, results):
+                for category, text in caught:
+                    warnings.warn(f"sweep point {point}: {text}", category, stacklevel=3)
+                outputs.append((row, history))
                 bar.update(1)
         finally:
             results.close()

@@ -51,6 +51,12 @@ class FakeClock:
         return self.now
 
 
+@pytest.fixture(autouse=True)
+def no_frame_drawn_yet(monkeypatch):
+    """LivePlot remembers how long the process's last frame took; each test starts without."""
+    monkeypatch.setattr(LivePlot, "_last_frame_seconds", 0.0)
+
+
 @pytest.fixture
 def fake_display(monkeypatch):
     import IPython.display
@@ -221,6 +227,20 @@ def test_a_slow_redraw_waits_until_drawing_is_at_most_max_overhead_of_the_time(f
     drawn_at = drive(live, clock, batches=100, seconds_per_batch=0.25, draw_seconds=0.5)
     assert drawn_at == [1.0, 5.0, 10.0, 15.0, 20.0, 25.0]
     assert live.frames == 7
+
+
+def test_the_first_picture_waits_for_a_budget_as_long_as_the_last_frame_drawn(fake_display):
+    clock = FakeClock()
+    first = LivePlot(live=True, min_interval=1.0, max_overhead=0.1)
+    first._clock = clock
+    drive(first, clock, batches=3, seconds_per_batch=0.25, draw_seconds=0.5)  # only its last frame
+    assert first.frames == 1
+    second = LivePlot(live=True, min_interval=1.0, max_overhead=0.1)
+    second._clock = clock
+    start = clock.now
+    drawn_at = drive(second, clock, batches=40, seconds_per_batch=0.25, draw_seconds=0.5)
+    # A frame takes 0.5 s, 10 % of the time pays for it after 5 s: not at 1 s, as the first did.
+    assert [t - start for t in drawn_at][:1] == [5.0]
 
 
 def test_a_fast_run_shows_only_the_final_picture(fake_display):

@@ -148,6 +148,24 @@ def test_a_diverged_history_is_marked_and_its_metrics_are_nan():
     assert "loss" not in row
 
 
+def warn_when_large(a):
+    if a > 1:
+        warnings.warn(f"a = {a} is large", RuntimeWarning)
+    return {"double": 2 * a}
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_warnings_in_a_point_reach_the_caller_with_the_point(n_jobs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sweep(warn_when_large, a=[1, 2, 3], n_jobs=n_jobs, progress=False)
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (RuntimeWarning, "sweep point {'a': 2}: a = 2 is large"),
+        (RuntimeWarning, "sweep point {'a': 3}: a = 3 is large"),
+    ]
+    assert all(w.filename == __file__ for w in caught)  # they point at the sweep call
+
+
 def test_an_output_that_is_not_a_number_is_reported_with_the_point():
     with pytest.raises(SweepError, match=r"\{'a': 1\}: output 'name' must be a number, got 'x'"):
         sweep(lambda a: {"name": "x"}, a=[1], progress=False)
