@@ -1,7 +1,7 @@
 """Sharpness: the largest eigenvalue of the loss Hessian, the L of lesson 04's limit lr < 2/L.
 
 The Hessian of a network's loss has one row per weight, far too many to build. Its top eigenvalue
-needs only products ``H v``, and the engine's gradients give those by a centred finite difference:
+needs only products ``H v``, and the engine's gradients give those by a centred finite difference::
 
     H v ~ (g(w + eps v) - g(w - eps v)) / (2 eps)        (g = gradient of the loss, |v| = 1)
 
