@@ -31,6 +31,8 @@ from .callbacks import Callback
 
 __all__ = ["LivePlot"]
 
+_MAX_POINTS = 2000  # per-update points drawn at most (batch losses, learning rate)
+
 
 def _in_notebook():
     """True inside a Jupyter kernel (JupyterLab, Notebook, VS Code), where outputs can be replaced."""
@@ -214,8 +216,12 @@ class LivePlot(Callback):
         if self.figure is None or panels != self._built_panels:
             self._build(panels)
         x_batch = self._x_batches()
-        self._lines["batch_loss"].set_data(x_batch, self.batch_loss)
-        self._lines["lr"].set_data(x_batch, self.batch_lr)
+        # A frame's cost grows with the points drawn: past _MAX_POINTS updates, every k-th one
+        # (the last always) is enough for a line a few hundred pixels wide.
+        keep = np.unique(np.r_[np.arange(0, len(x_batch), -(-len(x_batch) // _MAX_POINTS)), len(x_batch) - 1]) \
+            if len(x_batch) > _MAX_POINTS else slice(None)
+        self._lines["batch_loss"].set_data(x_batch[keep], np.asarray(self.batch_loss)[keep])
+        self._lines["lr"].set_data(x_batch[keep], np.asarray(self.batch_lr)[keep])
         x_epoch = np.arange(1, len(self.epoch_logs) + 1)
         for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
             if key in self._lines:
