@@ -10,7 +10,7 @@ that a change in the machine's load hits both alike; the medians are compared. T
 display messages are sent for real, so the cost of showing each picture is included.
 
 LivePlot's cost is a fixed part (the last frame, always drawn, and the first, which builds the
-figure) plus at most ``max_overhead`` (5 %) of the run for the frames in between; so the overhead
+figure) plus at most ``max_overhead`` (3 %) of the run for the frames in between; so the overhead
 falls with the length of the run. Wall times on a loaded machine are noisy: the kernel's CPU time
 (``time.process_time``, drawing included, other processes excluded) is printed beside them.
 """
