@@ -3,8 +3,8 @@
 Loss (training and validation, with the batch losses faint behind), accuracy when there is one,
 and the learning rate on its own log axis, all against epochs. The figure is redrawn at most every
 ``min_interval`` seconds, and less often when drawing is slow, so that drawing takes at most
-``max_overhead`` of the time (the last frame, always drawn, comes on top); the last frame says how training ended (finished, stopped
-early, diverged, and where).
+``max_overhead`` of the time (the last frame, always drawn, comes on top). The last frame says how
+training ended (finished, stopped early, diverged, and where).
 
 In a notebook the figure is one output that is replaced on every redraw (``display_id``). Outside a
 notebook nothing is drawn while training; ``path=`` writes the final figure to a file either way.

@@ -1,7 +1,6 @@
 """LivePlot: what it draws, when it redraws, how the last frame tells the end of training."""
 
 import json
-import warnings
 
 import nbformat
 import numpy as np
