@@ -61,7 +61,7 @@ def main(argv=None):
     paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.prefixes:
         paths = [p for p in paths if p.name.startswith(tuple(args.prefixes))]
-    print(f"| notebook | cell | seconds | shows progress | first line |\n|---|---|---|---|---|")
+    print("| notebook | cell | seconds | shows progress | first line |\n|---|---|---|---|---|")
     for path in paths:
         nb = run(path)
         total = 0.0

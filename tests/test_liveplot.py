@@ -1,7 +1,6 @@
 """LivePlot: what it draws, when it redraws, how the last frame tells the end of training."""
 
 import json
-import warnings
 
 import nbformat
 import numpy as np
@@ -92,6 +91,18 @@ def test_the_figure_holds_every_epoch_and_every_update(digits):
     assert batches == 34
     np.testing.assert_allclose(lines["loss", "batch"].get_xdata(), np.arange(1, 4 * 34 + 1) / 34)
     assert live.status == "finished: 4 epochs, 136 updates" == figure._suptitle.get_text()
+
+
+def test_a_long_run_draws_every_kth_update_and_the_last(monkeypatch):
+    monkeypatch.setattr(lrcourse.liveplot, "_MAX_POINTS", 10)
+    live = LivePlot()
+    live.on_train_begin({})
+    for step in range(25):
+        live.on_batch_end(step, {"loss": float(step), "lr": 0.1})
+    live.on_epoch_end(0, {"loss": 1.0})
+    # 25 updates, at most 10 points: every 3rd (ceil(25/10)) and the last one.
+    batch_line = live.draw().axes[0].get_lines()[0]
+    assert batch_line.get_ydata().tolist() == [0, 3, 6, 9, 12, 15, 18, 21, 24]
 
 
 def test_without_accuracy_there_is_no_accuracy_panel():
