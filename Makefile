@@ -27,6 +27,7 @@ course: venv
 test: venv
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	bash tools/install_browser.sh
+	bash tools/install_sandbox.sh
 	$(BIN)/python tools/build_notebooks.py --check
 	$(BIN)/python tools/build_exercises.py --check
 	$(BIN)/python -m pytest -n 2 --dist loadfile
