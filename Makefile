@@ -20,7 +20,7 @@ venv: $(BIN)/python
 
 ## Set up the environment and open the course in JupyterLab.
 course: venv
-	$(BIN)/python -m pip install --quiet -e ".[course]"
+	$(BIN)/python -m pip install --quiet -e ".[course,grade]"
 	$(BIN)/jupyter lab notebooks/00_welcome.ipynb
 
 ## Install everything the tests need and run the whole suite (what CI runs).

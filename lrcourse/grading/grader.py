@@ -241,7 +241,9 @@ def _outcomes(records, time_limit):
             return [checks.Outcome("missing")]
         if "not_callable" in record:
             return [checks.Outcome("not_callable", error=f"a {str(record['not_callable'])[:80]}")]
-        if record.get("interrupted"):
+        if record.get("unreadable"):
+            outcomes.append(checks.Outcome("crash", error="returned a value the grader could not read"))
+        elif record.get("interrupted"):
             outcomes.append(checks.Outcome("timeout", seconds=time_limit))
         elif "value" in record:
             try:
@@ -265,11 +267,14 @@ def _answers(box_fd, key, run_result, time_limit, stopped):
     except Unreadable as exc:
         return f"the answers could not be read ({exc})"
     records = []
-    for line in (data or b"").decode("utf-8", errors="replace").splitlines():
+    for line in (data or b"").decode("utf-8", errors="replace").splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break  # cut short by a dying kernel
         try:
             records.append(json.loads(line))
         except (ValueError, RecursionError):
-            break  # a line cut short by a dying kernel, or not JSON at all
+            records.append({"unreadable": True})
+            break
     found = bool(records) and isinstance(records[0], dict) and (records[0].get("found") or records[0].get("missing")
                                                                 or "not_callable" in records[0])
     broken = run_result.get("broken", {}).get(key) if isinstance(run_result.get("broken"), dict) else None
@@ -282,6 +287,8 @@ def _answers(box_fd, key, run_result, time_limit, stopped):
         errors = run_result.get("harvest_errors", {})
         if isinstance(errors, dict) and key in errors:
             return f"the grading code failed in the kernel ({str(errors[key])[:200]})"
+        if records:
+            return "the answers could not be read (not what the grading code writes)"
         return stopped or str(run_result.get("stopped") or "") or "the grading code did not run"
     return outcomes
 
@@ -416,6 +423,8 @@ class _Job:
         if self.killed_for:
             stopped = self.killed_for
         elif code != 0 or not isinstance(result, dict):
+            if self.options.sandboxed and code > 128:
+                code = 128 - code  # bwrap exits with 128 + the signal that killed the runner
             stopped = (f"the grading run was killed by signal {-code}" if code < 0 else
                        f"the grading run stopped with exit code {code}" if code else
                        "the grading run left no readable result")
@@ -614,6 +623,12 @@ def main(argv=None):
 
     from .hidden import HiddenCasesError, load_hidden_cases
     from .questions import get_exercise
+
+    try:
+        import nbclient  # noqa: F401 (the runner's; checked here to fail before any notebook)
+        import nbformat  # noqa: F401
+    except ImportError as exc:
+        parser.error(f"the grader needs nbclient and nbformat ({exc}): pip install 'lrcourse[grade]'")
 
     try:
         notebooks = find_notebooks(args.paths)

@@ -43,7 +43,7 @@ HOME = "/tmp/home"
 class Limits:
     """Resource limits of one sandbox (every process in it inherits them)."""
 
-    def __init__(self, cpu_seconds, memory_bytes=4 << 30, processes=128, file_bytes=64 << 20,
+    def __init__(self, cpu_seconds, memory_bytes=2 << 30, processes=128, file_bytes=64 << 20,
                  tmp_bytes=256 << 20):
         self.cpu_seconds = int(cpu_seconds)    # CPU time of each process
         self.memory_bytes = int(memory_bytes)  # address space of each process
@@ -60,11 +60,17 @@ class Limits:
 
 
 def _package_dirs():
-    """The lrcourse package folder and the question definitions folder inside it (hidden)."""
+    """The lrcourse package folder, and every question definitions folder the sandbox could reach (the
+    one imported here, and any other copy of lrcourse on the path, an installed one say): hidden."""
     from . import questions
 
     package = Path(__file__).resolve().parent.parent
-    return package, Path(questions.__file__).resolve().parent
+    hidden = {Path(questions.__file__).resolve().parent}
+    for entry in sys.path:
+        candidate = Path(entry or ".") / "lrcourse" / "grading" / "questions"
+        if candidate.is_dir():
+            hidden.add(candidate.resolve())
+    return package, sorted(hidden)
 
 
 def _python_dirs():
@@ -105,8 +111,10 @@ def bwrap_command(box, argv, env, limits, uid=None):
     cmd += _root_binds()
     for path in _python_dirs():
         cmd += ["--ro-bind", str(path), str(path)]
-    cmd += ["--ro-bind", str(package), str(package), "--tmpfs", str(questions), "--remount-ro", str(questions),
-            "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(limits.tmp_bytes),
+    cmd += ["--ro-bind", str(package), str(package)]
+    for folder in questions:
+        cmd += ["--tmpfs", str(folder), "--remount-ro", str(folder)]
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(limits.tmp_bytes),
             "--tmpfs", "/tmp", "--perms", "0777", "--dir", HOME, "--bind", str(box), BOX, "--chdir", BOX, "--clearenv"]
     for name, value in env.items():
         cmd += ["--setenv", name, value]
