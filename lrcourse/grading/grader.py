@@ -516,21 +516,27 @@ def grade_paths(paths, *, jobs=1, on_report=None, exercise=None, cell_timeout=CE
     shown = 0
     pending = list(enumerate(paths))
     running = []
-    while pending or running:
-        while pending and len(running) < max(1, jobs):
-            index, path = pending.pop(0)
-            running.append(_Job(index, path, exercise, options))
-        now = time.monotonic()
-        over = [job for job in running if job.poll(now)]
-        for job in over:
-            running.remove(job)
-            reports[job.index] = job.finish()
-        while shown < len(reports) and reports[shown] is not None:
-            if on_report is not None:
-                on_report(reports[shown])
-            shown += 1
-        if running and not over:
-            time.sleep(0.05)
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, jobs):
+                index, path = pending.pop(0)
+                running.append(_Job(index, path, exercise, options))
+            now = time.monotonic()
+            over = [job for job in running if job.poll(now)]
+            for job in over:
+                running.remove(job)
+                reports[job.index] = job.finish()
+            while shown < len(reports) and reports[shown] is not None:
+                if on_report is not None:
+                    on_report(reports[shown])
+                shown += 1
+            if running and not over:
+                time.sleep(0.05)
+    finally:  # interrupted (Ctrl-C): no sandbox and no folder of this batch is left behind
+        for job in running:
+            if job.process is not None:
+                sandbox.kill(job.process)
+            job.close()
     return reports
 
 
