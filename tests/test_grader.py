@@ -259,6 +259,11 @@ os.symlink("/dev/zero", "/box/answers-q1.jsonl")
 os.mkfifo("/box/answers-q2.jsonl")
 os.mkdir("/box/answers-q3.jsonl")
 """))),
+    # Files without end in its own folder (the one place on the grader's disk it can write to).
+    "disk_filler": (BASE, _insert(CHECK_Q1 + 1, """\
+for i in range(1_000_000):
+    open(f"/box/junk{i}", "w").close()
+""")),
     "fork_bomb": (BASE, _insert(CHECK_Q1 + 1, f"""\
 import os, sys
 children = 0
@@ -364,9 +369,8 @@ def batch(tmp_path_factory):
             "before": before, "seconds": seconds, "folder": folder, "tests": tests}
 
 
-pytestmark = needs_sandbox
 
-
+@needs_sandbox
 def test_every_submission_has_a_report_and_the_batch_completes(batch):
     graded = batch["graded"]
     assert [s["path"] for s in batch["payload"]["submissions"]] == [str(p) for p in batch["order"]]
@@ -375,10 +379,11 @@ def test_every_submission_has_a_report_and_the_batch_completes(batch):
     # Every notebook's limit is enforced: the batch is bounded by its slowest sandboxes, not by them all.
     assert batch["seconds"] < len(batch["order"]) * (TOTAL_TIMEOUT + grader.KILL_GRACE) / 2
     for name in graded:
-        if name not in ("kill_parent", "kill_everything", "stop_parent"):
+        if name not in ("kill_parent", "kill_everything", "stop_parent", "disk_filler"):
             assert "grader error" not in graded[name]["error"], (name, graded[name]["error"])
 
 
+@needs_sandbox
 def test_honest_classmates_get_full_marks_hidden_cases_included(batch):
     graded = batch["graded"]
     for name in EXERCISES:
@@ -397,12 +402,14 @@ def test_honest_classmates_get_full_marks_hidden_cases_included(batch):
                    for q in graded[name]["questions"])
 
 
+@needs_sandbox
 def test_the_references_cannot_be_reached_from_a_notebook(batch):
     swap = batch["graded"]["reference_swap"]
     assert swap["score"] == 0, swap
     assert all(r.startswith("not implemented yet") for r in reasons(swap).values()), reasons(swap)
 
 
+@needs_sandbox
 def test_answering_from_the_public_table_fails_the_hidden_cases(batch):
     for name in ("call_swap", "answers_replace", "json_patch"):
         attacker = batch["graded"][name]
@@ -414,12 +421,14 @@ def test_answering_from_the_public_table_fails_the_hidden_cases(batch):
                                                   "returned 0, expected ")
 
 
+@needs_sandbox
 def test_a_daemon_dies_with_its_sandbox_and_touches_no_one_else(batch):
     assert survivors() == []
     assert batch["graded"]["daemon"]["full_marks"]
     assert "tampered" not in batch["csv"].read_text()
 
 
+@needs_sandbox
 def test_csv_and_json_agree_with_the_printed_report(batch):
     rows = list(csv.DictReader(batch["csv"].open()))
     submissions = batch["payload"]["submissions"]
@@ -438,6 +447,7 @@ def test_csv_and_json_agree_with_the_printed_report(batch):
     assert by_path["call_swap"]["hidden_failed"] == "q1 q2 q3 q4 q5"
 
 
+@needs_sandbox
 def test_killing_or_stopping_its_runner_costs_only_that_notebook(batch):
     graded = batch["graded"]
     for name in ("kill_parent", "kill_everything"):
@@ -448,6 +458,7 @@ def test_killing_or_stopping_its_runner_costs_only_that_notebook(batch):
         assert not graded[name]["full_marks"]
 
 
+@needs_sandbox
 def test_nothing_a_submission_writes_reaches_later_runs(batch, tmp_path):
     poison = batch["graded"]["poison"]
     assert poison["full_marks"], poison
@@ -457,11 +468,13 @@ def test_nothing_a_submission_writes_reaches_later_runs(batch, tmp_path):
     assert code == 0 and json.loads(out)["submissions"][0]["full_marks"], out
 
 
+@needs_sandbox
 def test_a_fifo_in_place_of_a_classmate_is_never_made(batch):
     assert batch["graded"]["fifo_classmates"]["full_marks"]
     assert all(path.is_file() for path in batch["order"])
 
 
+@needs_sandbox
 def test_symlink_fifo_folder_and_deep_answers_cost_only_their_question(batch):
     bad = batch["graded"]["bad_answers"]
     assert points(bad) == {"q1": 0, "q2": 0, "q3": 0, "q4": 0, "q5": 1}, reasons(bad)
@@ -474,6 +487,14 @@ def test_symlink_fifo_folder_and_deep_answers_cost_only_their_question(batch):
                          "grader could not read")
 
 
+@needs_sandbox
+def test_a_submission_that_fills_its_folder_is_stopped(batch):
+    filler = batch["graded"]["disk_filler"]
+    assert filler["error"] == "grader error: it wrote more than 10000 files", filler
+    assert filler["score"] == 0
+
+
+@needs_sandbox
 def test_a_fork_bomb_and_a_memory_bomb_hit_their_limits(batch):
     fork = batch["graded"]["fork_bomb"]
     memory = batch["graded"]["memory_bomb"]
@@ -483,6 +504,7 @@ def test_a_fork_bomb_and_a_memory_bomb_hit_their_limits(batch):
     assert survivors() == []
 
 
+@needs_sandbox
 def test_exercise_is_known_not_claimed(batch):
     graded = batch["graded"]
     assert graded["alice_05_learning_rate_decay"]["error"] == ("its file name says 05_learning_rate_decay but the "
@@ -492,6 +514,7 @@ def test_exercise_is_known_not_claimed(batch):
     assert graded["reference_swap"]["exercise"] == "05_learning_rate_decay"  # from its folder, 05/
 
 
+@needs_sandbox
 def test_misbehaving_notebooks_are_graded_question_by_question(batch):
     graded = batch["graded"]
     loops = graded["loops"]
@@ -526,6 +549,7 @@ def test_misbehaving_notebooks_are_graded_question_by_question(batch):
 
 # --- single notebooks and the command line ------------------------------------------------------------
 
+@needs_sandbox
 def test_the_total_time_limit_is_hard(tmp_path):
     sleep = "import time\ntime.sleep(4)\n"
     slow = _variant(tmp_path / "05" / "slow.ipynb", _chain(

@@ -49,6 +49,7 @@ CELL_TIMEOUT = 30        # seconds per cell (and per question's calls)
 TOTAL_TIMEOUT = 300      # seconds for one notebook, start to end: enforced from outside
 CALL_TIMEOUT = 10        # seconds for one call of a learner's function
 KILL_GRACE = 10          # seconds past the total before the sandbox is killed (start-up and shut-down)
+DISK_CHECK_INTERVAL = 1  # seconds between two looks at how much a sandbox wrote to its folder
 MAX_NOTEBOOK_BYTES = 16_000_000
 MAX_ANSWER_BYTES = 64_000_000
 MAX_RESULT_BYTES = 1_000_000
@@ -382,6 +383,7 @@ class _Job:
         self.process = sandbox.start(box, argv, sandboxed=self.options.sandboxed, limits=self.options.limits,
                                      stdout=self.log)
         self.deadline = time.monotonic() + self.options.total_timeout + KILL_GRACE
+        self.next_disk_check = time.monotonic() + DISK_CHECK_INTERVAL
 
     def poll(self, now, batch_deadline=None):
         """True when this job is over (its process ended, or was killed for running too long)."""
@@ -392,6 +394,14 @@ class _Job:
         if now > self.deadline:
             self.kill(f"it ran past {self.options.total_timeout:g} s + {KILL_GRACE} s and was stopped")
             return True
+        if now > self.next_disk_check:
+            limits = self.options.limits
+            used = sandbox.disk_use(self.workdir / "box", limits.box_entries)
+            if used is None or used > limits.box_bytes:
+                self.kill(f"it wrote more than {limits.box_entries} files" if used is None else
+                          f"it wrote more than {limits.box_bytes >> 20} MB to its folder")
+                return True
+            self.next_disk_check = now + DISK_CHECK_INTERVAL
         return False
 
     def kill(self, why):

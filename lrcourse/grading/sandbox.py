@@ -6,7 +6,9 @@ Python's installation and environment and the ``lrcourse`` package, with the que
 (:mod:`lrcourse.grading.questions`, the references) hidden under an empty folder; a private ``/tmp``
 (``$HOME`` is in it) of bounded size; and ``BOX``, the only writable folder, bound at ``/box``. No
 network at all (only a loopback of its own, which the kernel needs). Resource limits (address space,
-processes, CPU time, file size) are set on the sandbox's first process and inherited by all.
+processes, CPU time, file size) are set on the sandbox's first process and inherited by all; ``/tmp``
+and ``/dev/shm`` are bounded tmpfs; the disk used in ``BOX`` is watched by the grader (:func:`disk_use`),
+which kills a sandbox that fills it.
 
 Run as root, bwrap builds the sandbox with root's rights (no user namespace needed) and the runner
 drops to a user id of its own (``setpriv``), so the process limit counts only that submission's
@@ -32,7 +34,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["Limits", "probe", "start", "kill"]
+__all__ = ["Limits", "probe", "start", "kill", "disk_use"]
 
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime", "passwd", "group", "nsswitch.conf", "hosts",
              "mime.types")
@@ -44,12 +46,14 @@ class Limits:
     """Resource limits of one sandbox (every process in it inherits them)."""
 
     def __init__(self, cpu_seconds, memory_bytes=2 << 30, processes=128, file_bytes=64 << 20,
-                 tmp_bytes=256 << 20):
+                 tmp_bytes=256 << 20, box_bytes=256 << 20, box_entries=10_000):
         self.cpu_seconds = int(cpu_seconds)    # CPU time of each process
         self.memory_bytes = int(memory_bytes)  # address space of each process
         self.processes = int(processes)        # processes and threads of the sandbox's user
         self.file_bytes = int(file_bytes)      # largest file it may write
-        self.tmp_bytes = int(tmp_bytes)        # size of its private /tmp (and $HOME)
+        self.tmp_bytes = int(tmp_bytes)        # size of its private /tmp (and $HOME), and of /dev/shm
+        self.box_bytes = int(box_bytes)        # disk it may fill in its folder (watched from outside)
+        self.box_entries = int(box_entries)    # files and folders it may make there
 
     def apply(self, processes_base=0):
         """Set the limits on this process (in the child, before exec)."""
@@ -115,7 +119,8 @@ def bwrap_command(box, argv, env, limits, uid=None):
     for folder in questions:
         cmd += ["--tmpfs", str(folder), "--remount-ro", str(folder)]
     cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(limits.tmp_bytes),
-            "--tmpfs", "/tmp", "--perms", "0777", "--dir", HOME, "--bind", str(box), BOX, "--chdir", BOX, "--clearenv"]
+            "--tmpfs", "/tmp", "--perms", "0777", "--dir", HOME, "--perms", "1777", "--size", str(limits.tmp_bytes),
+            "--tmpfs", "/dev/shm", "--bind", str(box), BOX, "--chdir", BOX, "--clearenv"]
     for name, value in env.items():
         cmd += ["--setenv", name, value]
     if uid is not None:
@@ -209,6 +214,22 @@ def start(box, argv, *, sandboxed, limits, stdout, env_extra=None):
     base = _user_processes()
     return subprocess.Popen(argv, cwd=box, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
                             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=lambda: limits.apply(base))
+
+
+def disk_use(folder, max_entries):
+    """Bytes of disk the files under ``folder`` take (symlinks not followed), or None when there are more
+    than ``max_entries`` files and folders (a walk that long is itself the problem)."""
+    total, count = 0, 0
+    for _, dirs, files, root_fd in os.fwalk(folder, follow_symlinks=False):
+        for name in dirs + files:
+            count += 1
+            if count > max_entries:
+                return None
+            try:
+                total += os.stat(name, dir_fd=root_fd, follow_symlinks=False).st_blocks * 512
+            except OSError:
+                pass
+    return total
 
 
 def kill(process):
