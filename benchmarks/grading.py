@@ -1,4 +1,5 @@
-"""What the grader's sandbox costs: wall time to grade one notebook and a batch, sandbox on and off.
+"""What the grader's sandbox costs: wall time to grade one notebook and a batch, sandbox on and off,
+and to start one process in a sandbox.
 
     python benchmarks/grading.py                    # 1 notebook and a batch of 20, --jobs 2, 3 repeats
     python benchmarks/grading.py --batch 20 --jobs 2 --repeats 3 --json benchmarks/results/grading.json
@@ -15,6 +16,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +52,24 @@ def timed(paths, jobs, sandboxed):
     return seconds
 
 
+def start_cost(repeats):
+    """Seconds to start and end ``python -c 'import numpy'``, in a sandbox and not (same limits)."""
+    limits = sandbox.Limits(cpu_seconds=60)
+    times = {True: [], False: []}
+    for _ in range(repeats):
+        for sandboxed in (True, False):
+            with tempfile.TemporaryDirectory(prefix="lrcourse-bench-") as folder:
+                box = Path(folder) / "box"
+                box.mkdir()
+                started = time.perf_counter()
+                process = sandbox.start(box, [sys.executable, "-c", "import numpy"], sandboxed=sandboxed,
+                                        limits=limits, stdout=subprocess.DEVNULL)
+                if process.wait() != 0:
+                    raise SystemExit(f"python -c 'import numpy' failed (sandboxed={sandboxed})")
+                times[sandboxed].append(time.perf_counter() - started)
+    return times
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=20)
@@ -62,6 +82,8 @@ def main(argv=None):
         raise SystemExit(f"no sandbox here ({why}): nothing to compare")
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                            "load_before": os.getloadavg()}, "runs": {}}
+    for sandboxed, times in start_cost(10 * args.repeats).items():
+        results["runs"][f"start python + numpy, sandbox {'on' if sandboxed else 'off'}"] = times
     with tempfile.TemporaryDirectory() as folder:
         paths = batch_of(folder, args.batch)
         configs = [("one notebook", paths[4:5], 1), (f"{args.batch} notebooks, --jobs {args.jobs}", paths, args.jobs)]

@@ -346,7 +346,7 @@ class _Job:
             if data is None:
                 raise Unreadable("it does not exist")
             nb = nbformat.reads(data.decode("utf-8"), as_version=4, capture_validation_error={})
-        except (Unreadable, Exception) as exc:
+        except Exception as exc:  # Unreadable, not UTF-8, not JSON, not a notebook
             self.report.error = f"not a readable notebook: {type(exc).__name__}: {str(exc)[:200]}"
             return
         name, problem = identify_exercise(nb, self.path, exercise_name)
@@ -385,7 +385,7 @@ class _Job:
         self.deadline = time.monotonic() + self.options.total_timeout + KILL_GRACE
         self.next_disk_check = time.monotonic() + DISK_CHECK_INTERVAL
 
-    def poll(self, now, batch_deadline=None):
+    def poll(self, now):
         """True when this job is over (its process ended, or was killed for running too long)."""
         if self.process is None:
             return True
@@ -412,8 +412,6 @@ class _Job:
         """Judge what the sandbox left (the sandbox is gone: nothing can change the files any more)."""
         try:
             if self.process is not None:
-                if self.process.poll() is None:  # only the batch's end comes here with it running
-                    self.kill(self.killed_for or "the batch was stopped")
                 sandbox.kill(self.process)  # its session too, when it ran without a sandbox
                 self._judge()
         except Exception as exc:
