@@ -554,12 +554,14 @@ def test_the_total_time_limit_is_hard(tmp_path):
     sleep = "import time\ntime.sleep(4)\n"
     slow = _variant(tmp_path / "05" / "slow.ipynb", _chain(
         _replace(RATE_FOR, "def decay_rate_for(initial_lr, final_lr, steps):\n    import time\n"
-                           "    time.sleep(60)\n"), _insert(STEP_DECAY + 1, sleep), _insert(STEP_DECAY + 1, sleep)))
+                           "    time.sleep(60)\n"), *[_insert(STEP_DECAY + 1, sleep)] * 3))
     started = time.monotonic()
     report = grader.grade_notebook(slow, total_timeout=14)
     assert time.monotonic() - started < 14 + grader.KILL_GRACE
     assert report.questions[0].points == 1 and report.questions[4].points == 0, report
-    assert any(note.endswith("not run: the notebook used up its time") for note in report.notes), report.notes
+    # Three 4 s cells do not fit in the cells' 80 % of 14 s: the last is interrupted or not run.
+    assert any(note.endswith(("not run: the notebook used up its time", "was interrupted"))
+               for note in report.notes), report.notes
 
 
 def test_without_a_sandbox_it_warns_and_still_grades(tmp_path):
