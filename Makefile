@@ -37,7 +37,7 @@ venv: $(BIN)/python
 
 # Installs happen once, and again only when pyproject.toml (the dependencies) changes.
 $(VENV)/.installed-course: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[course]"
+	$(BIN)/python -m pip install --quiet -e ".[course,grade]"
 	touch $@
 
 $(VENV)/.installed-site: pyproject.toml | $(BIN)/python
@@ -55,6 +55,7 @@ course: $(VENV)/.installed-course
 ## Install everything the tests need and run the whole suite (what CI runs).
 test: $(VENV)/.installed-test
 	bash tools/install_browser.sh
+	bash tools/install_sandbox.sh
 	$(BIN)/python tools/build_notebooks.py --check
 	$(BIN)/python tools/build_exercises.py --check
 	$(PYTEST)

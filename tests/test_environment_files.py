@@ -32,7 +32,7 @@ POSTBUILD = BINDER / "postBuild"
 START = BINDER / "start"
 
 # Extras of pyproject.toml that the conda and Binder environments must also provide.
-EXTRAS_IN_CONDA = ("course",)
+EXTRAS_IN_CONDA = ("course", "grade")
 # Where conda-forge's name differs from PyPI's; any of the names is accepted.
 CONDA_NAMES = {"matplotlib": {"matplotlib", "matplotlib-base"}}
 # Conda packages that are not Python dependencies of lrcourse but belong in the environment.

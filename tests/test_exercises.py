@@ -15,8 +15,9 @@ import pytest
 
 from lrcourse import schedules
 from lrcourse.callbacks import EarlyStopping, ReduceLROnPlateau
-from lrcourse.checks import Case, Outcome, Question, checks_for, compare, describe, judge, run_question
-from lrcourse.exercises import EXERCISES, get_exercise, harvest
+from lrcourse.grading import harvest
+from lrcourse.grading.checks import Case, Outcome, Question, checks_for, compare, describe, judge, run_question
+from lrcourse.grading.questions import EXERCISES, get_exercise
 from lrcourse.nn import Parameter
 from lrcourse.optim import SGD, Adam, RMSprop
 from lrcourse.rangetest import RangeTestResult, range_test_lrs

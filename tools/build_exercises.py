@@ -20,7 +20,9 @@ the kernelspec, the language and the exercise name, and no timings are recorded.
 ``--check`` executes nothing: it regenerates both notebooks in memory and fails, naming the file, when a
 committed notebook's cells differ from what the source gives, when a solution notebook was not executed,
 shows an error or a failing check, when a source does not match the questions in
-``lrcourse.exercises``, or when any line of solution code appears in a student notebook.
+``lrcourse.grading.questions``, when ``lrcourse/grading/public_cases.json`` (the public cases and their
+expected values, which the notebooks' ``check`` reads) differs from what the references give, or when any
+line of solution code appears in a student notebook.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the questions live in lrcourse.exercises, also without an install
+sys.path.insert(0, str(ROOT))  # the questions live in lrcourse.grading.questions, also without an install
 
-from lrcourse.exercises import EXERCISES  # noqa: E402
+from lrcourse.grading.public import PUBLIC_CASES, public_data  # noqa: E402
+from lrcourse.grading.questions import EXERCISES  # noqa: E402
 
 EXERCISE_DIR = ROOT / "exercises"
 SOLUTION_DIR = EXERCISE_DIR / "solutions"
@@ -173,14 +176,14 @@ def make_student(solution_nb, name):
 
 
 # ---------------------------------------------------------------------------------------------
-# Consistency with lrcourse.exercises, and leaks
+# Consistency with lrcourse.grading.questions, and leaks
 # ---------------------------------------------------------------------------------------------
 
 
 def spec_problems(nb, name):
-    """Problems between a solution notebook and its questions in ``lrcourse.exercises``; [] if none."""
+    """Problems between a solution notebook and its questions in ``lrcourse.grading.questions``; [] if none."""
     if name not in EXERCISES:
-        return [f"{name}: no exercise of that name in lrcourse.exercises (known: {', '.join(EXERCISES)})"]
+        return [f"{name}: no exercise of that name in lrcourse.grading.questions (known: {', '.join(EXERCISES)})"]
     exercise = EXERCISES[name]
     problems = []
     code = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
@@ -193,7 +196,7 @@ def spec_problems(nb, name):
             checked.setdefault(match.group(2), index)
     for question_id in checked:
         if question_id not in {q.id for q in exercise.questions}:
-            problems.append(f"{name}: check({question_id!r}) but lrcourse.exercises has no such question")
+            problems.append(f"{name}: check({question_id!r}) but lrcourse.grading.questions has no such question")
     for question in exercise.questions:
         definition = re.compile(rf"^def {re.escape(question.function)}\(", re.MULTILINE)
         defined = [i for i, source in code if definition.search(source) and solution_regions(source)]
@@ -348,8 +351,22 @@ def check_exercise(source):
     return problems
 
 
+def public_text():
+    """The contents ``lrcourse/grading/public_cases.json`` must have."""
+    return json.dumps(public_data(EXERCISES), indent=1) + "\n"
+
+
+def public_problems():
+    label = PUBLIC_CASES.relative_to(ROOT)
+    if not PUBLIC_CASES.exists():
+        return [f"{label} is missing: run `make exercises`"]
+    if PUBLIC_CASES.read_text(encoding="utf-8") != public_text():
+        return [f"{label} is out of date with lrcourse/grading/questions: run `make exercises`"]
+    return []
+
+
 def check_all(names=None):
-    problems = []
+    problems = public_problems()
     chosen = sources(names)
     for source in chosen:
         problems += check_exercise(source)
@@ -361,7 +378,7 @@ def check_all(names=None):
                     problems.append(f"{path.relative_to(ROOT)} has no source exercises/solutions/{path.stem}.py")
         for name in EXERCISES:
             if name not in known:
-                problems.append(f"lrcourse.exercises has {name} but there is no exercises/solutions/{name}.py")
+                problems.append(f"lrcourse.grading.questions has {name} but there is no exercises/solutions/{name}.py")
     return problems, len(chosen)
 
 
@@ -387,6 +404,8 @@ def main(argv=None):
         print(f"build_exercises --check: {count} exercises up to date, no solution text in student notebooks")
         return 0
 
+    PUBLIC_CASES.write_text(public_text(), encoding="utf-8")  # before the solutions run their checks
+    print(PUBLIC_CASES.relative_to(ROOT))
     failed = []
     chosen = sources(args.names)
     if not chosen:

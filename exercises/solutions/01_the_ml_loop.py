@@ -14,7 +14,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lrcourse.checks import checks_for
+from lrcourse.grading import checks_for
 
 check = checks_for("01_the_ml_loop")
 

@@ -14,7 +14,7 @@
 # %%
 import numpy as np
 
-from lrcourse.checks import checks_for
+from lrcourse.grading import checks_for
 
 check = checks_for("02_backpropagation")
 

@@ -16,7 +16,7 @@
 # %%
 import numpy as np
 
-from lrcourse.checks import checks_for
+from lrcourse.grading import checks_for
 
 check = checks_for("03_gradient_descent_and_optimizers")
 

@@ -17,7 +17,7 @@
 # %%
 import numpy as np
 
-from lrcourse.checks import checks_for
+from lrcourse.grading import checks_for
 
 check = checks_for("04_fixed_learning_rate")
 

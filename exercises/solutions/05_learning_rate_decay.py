@@ -14,7 +14,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lrcourse.checks import checks_for
+from lrcourse.grading import checks_for
 
 check = checks_for("05_learning_rate_decay")
 

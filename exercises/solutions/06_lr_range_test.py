@@ -16,7 +16,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lrcourse.checks import checks_for
+from lrcourse.grading import checks_for
 
 check = checks_for("06_lr_range_test")
 

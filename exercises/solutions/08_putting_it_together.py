@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from lrcourse.checks import checks_for
+from lrcourse.grading import checks_for
 
 check = checks_for("08_putting_it_together")
 

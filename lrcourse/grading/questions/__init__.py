@@ -1,9 +1,10 @@
-"""The graded exercises: one module per exercise notebook in ``exercises/``.
+"""The question definitions: one module per exercise notebook in ``exercises/``.
 
-Each module defines ``EXERCISE``, an :class:`lrcourse.checks.Exercise` whose questions name the function a
-learner writes, the inputs it is tried on and a reference for the expected result. The notebooks call
-``check = checks_for("05_learning_rate_decay")`` and then ``check("q1")``; ``python -m lrcourse.grade``
-uses the same questions.
+Each module defines ``EXERCISE``, an :class:`lrcourse.grading.checks.Exercise` whose questions name the
+function a learner writes, the public inputs it is tried on and a reference for the expected result.
+The grader computes expected values here, outside the sandbox, which hides this folder from the kernel;
+the notebooks' ``check("q1")`` reads the public cases from ``public_cases.json`` instead (see
+:mod:`lrcourse.grading.public`).
 
 >>> [e.name for e in EXERCISES.values()][:2]
 ['01_the_ml_loop', '02_backpropagation']

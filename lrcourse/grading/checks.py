@@ -14,10 +14,13 @@ grader runs the learner's function in the notebook's kernel but judges in its ow
 ✗ q1 double: double(x=0.5) returned 0.5, expected 1.
 """
 
+import contextlib
 import copy
 import dataclasses
 import numbers
+import signal
 import sys
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -37,7 +40,10 @@ class Case:
 
 @dataclasses.dataclass(frozen=True)
 class Question:
-    """A graded question: the learner defines ``function(*params)``; it must match ``reference``."""
+    """A graded question: the learner defines ``function(*params)``; it must match ``reference``.
+
+    A question read from the public data has no ``reference`` but the ``expected_values`` of its cases.
+    """
 
     id: str
     function: str
@@ -49,9 +55,12 @@ class Question:
     rtol: float = 1e-6
     atol: float = 1e-9
     hint: str = ""
+    expected_values: tuple = None
 
     def expected(self):
         """The reference's result for every case (computed on copies, so cases stay untouched)."""
+        if self.reference is None:
+            return list(self.expected_values)
         return [self.reference(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs)) for c in self.cases]
 
 
@@ -257,11 +266,49 @@ def call_text(question, case):
     return f"{question.function}({', '.join(parts)})"
 
 
-def call_outcome(function, case):
-    """Call ``function`` on a copy of ``case`` in this process and record what happened."""
+CALL_TIME_LIMIT = 10  # seconds for one call of the learner's function in check()
+
+
+class _CallTimeout(BaseException):
+    """Raised in the learner's function when it runs too long (not an Exception: ``except Exception``
+    in the learner's code must not swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Interrupt the block after ``seconds`` (SIGALRM; only in the main thread of a Unix process)."""
+    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _CallTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def call_outcome(function, case, time_limit=None):
+    """Call ``function`` on a copy of ``case`` in this process and record what happened; a call that
+    runs longer than ``time_limit`` seconds is stopped.
+
+    >>> def forever():
+    ...     while True:
+    ...         pass
+    >>> call_outcome(forever, Case(()), time_limit=0.2)
+    Outcome(kind='timeout', value=None, error='', seconds=0.2)
+    """
     args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
     try:
-        value = function(*args, **kwargs)
+        with _time_limit(time_limit):
+            value = function(*args, **kwargs)
+    except _CallTimeout:
+        return Outcome("timeout", seconds=time_limit)
     except Exception as exc:  # the learner's bug is the feedback, not a crash of the check
         return Outcome("error", error=_error_text(exc))
     return Outcome("value", value=value)
@@ -314,12 +361,12 @@ def judge(question, outcomes, expected=None):
     return Verdict(question, True, f"all {n} cases correct." if n > 1 else "correct.")
 
 
-def run_question(question, function):
+def run_question(question, function, time_limit=CALL_TIME_LIMIT):
     """Try ``function`` on every case of ``question`` in this process and judge it."""
     expected = question.expected()
     outcomes = []
     for case, want in zip(question.cases, expected):
-        outcome = call_outcome(function, case)
+        outcome = call_outcome(function, case, time_limit)
         outcomes.append(outcome)
         if outcome.kind != "value" or compare(want, outcome.value, question.rtol, question.atol) is not None:
             break
@@ -339,12 +386,17 @@ def checks_for(exercise_name):
     """The ``check`` function of one exercise notebook.
 
     ``check("q1")`` finds the learner's function by name among the notebook's globals (or takes it as
-    ``check("q1", function)``), tries it on the question's cases and prints what it found: which input
-    was tried, what was expected and what came back, or that everything matched.
-    """
-    from .exercises import get_exercise
+    ``check("q1", function)``), tries it on the question's public cases (each call stopped after
+    ``CALL_TIME_LIMIT`` seconds) and prints what it found: which input was tried, what was expected and
+    what came back, or that everything matched.
 
-    exercise = get_exercise(exercise_name)
+    >>> check = checks_for("05")
+    >>> check("q1", lambda step, initial_lr, step_size, gamma: initial_lr)  # doctest: +ELLIPSIS
+    ✗ q1 step_decay: step_decay(step=...) returned ..., expected ...
+    """
+    from .public import public_exercise
+
+    exercise = public_exercise(exercise_name)
 
     def check(question_id, function=None):
         question = exercise.question(question_id)
