@@ -54,8 +54,7 @@ course: $(VENV)/.installed-course
 
 ## Install everything the tests need and run the whole suite (what CI runs).
 test: $(VENV)/.installed-test
-	bash tools/install_browser.sh
-	bash tools/install_sandbox.sh
+	bash tools/install_test_tools.sh
 	$(BIN)/python tools/build_notebooks.py --check
 	$(BIN)/python tools/build_exercises.py --check
 	$(PYTEST)

@@ -3,7 +3,7 @@
 The server runs from this interpreter (``sys.executable -m jupyter lab``) on 127.0.0.1 with a
 random port and token, in a temporary copy of the course, with its own settings, data and
 runtime directories so that nothing on the machine (or in the checkout) leaks in or is changed.
-Chromium is the system one (``/usr/bin/chromium``, from ``tools/install_browser.sh``), driven by
+Chromium is the system one (``/usr/bin/chromium``, from ``tools/install_test_tools.sh``), driven by
 Playwright; no browser is ever downloaded.
 """
 
@@ -66,7 +66,7 @@ def require_browser_tools():
     """Skip when Chromium or Playwright is missing, except in CI, where the test must run."""
     missing = []
     if not CHROMIUM.exists():
-        missing.append(f"{CHROMIUM} not found (run: bash tools/install_browser.sh)")
+        missing.append(f"{CHROMIUM} not found (run: bash tools/install_test_tools.sh)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:

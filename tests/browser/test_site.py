@@ -3,7 +3,7 @@
 The site is built once for this module, into a temporary folder, with warnings as errors, the way
 ``make site`` builds it. The first tests read the built files (table of contents, launch and
 download links, no solution anywhere, widgets as static pictures, API pages); the last ones open
-every page in headless Chromium (the system browser from ``tools/install_browser.sh``, see
+every page in headless Chromium (the system browser from ``tools/install_test_tools.sh``, see
 ``conftest.py``) served over HTTP from 127.0.0.1, and check what a visitor would meet: no console
 error, no request leaving the machine, every image and formula drawn, every internal link landing on
 a page and an anchor that exist.
