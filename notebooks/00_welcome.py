@@ -153,14 +153,14 @@ widgets.VBox([slider, result])
 # | lesson | what you will see measured |
 # |---|---|
 # | **00 · welcome** | this notebook: how to use the course |
-# | **01 · the ML loop** | data, forward pass, loss, gradient, update: a model trained in twenty lines of numpy, then with `lrcourse.fit` |
-# | **02 · backpropagation** | the chain rule by hand on a tiny network, then layer by layer; checking gradients numerically |
-# | **03 · gradient descent and optimizers** | batch, mini-batch and stochastic updates; momentum, Nesterov, Adagrad, RMSprop, Adam and what each does to the learning rate |
-# | **04 · a fixed learning rate** | why steps larger than 2/L diverge on a quadratic; too small, good, oscillating and diverging on digits; the interactive playground |
-# | **05 · learning-rate decay** | step, exponential, polynomial, cosine, warmup and reduce-on-plateau, compared on one budget |
-# | **06 · the LR range test** | sweeping the learning rate in one short run to find the usable range, and how much one sweep can be trusted |
-# | **07 · cyclical learning rates** | triangular cycles, warm restarts and one-cycle, with cyclical momentum |
-# | **08 · putting it together** | a recipe from range test to schedule to early stopping, and "increase the batch size instead of decaying the learning rate" put to the test |
+# | [**01 · the ML loop**](01_the_ml_loop.ipynb) | data, forward pass, loss, gradient, update: a model trained in twenty lines of numpy, then with `lrcourse.fit` |
+# | [**02 · backpropagation**](02_backpropagation.ipynb) | the chain rule by hand on a tiny network, then layer by layer; checking gradients numerically |
+# | [**03 · gradient descent and optimizers**](03_gradient_descent_and_optimizers.ipynb) | batch, mini-batch and stochastic updates; momentum, Nesterov, Adagrad, RMSprop, Adam and what each does to the learning rate; scaling the rate with the batch size |
+# | [**04 · a fixed learning rate**](04_fixed_learning_rate.ipynb) | why steps larger than 2/L diverge on a quadratic; too small, good, oscillating and diverging on digits; the interactive playground; the edge of stability on a network |
+# | [**05 · learning-rate decay**](05_learning_rate_decay.ipynb) | step, exponential, polynomial, cosine, warmup and reduce-on-plateau, compared on one budget |
+# | [**06 · the LR range test**](06_lr_range_test.ipynb) | sweeping the learning rate in one short run to find the usable range; which suggestion to trust, measured over seeds and data sets |
+# | [**07 · cyclical learning rates**](07_cyclical_learning_rates.ipynb) | triangular cycles, warm restarts and one-cycle, with cyclical momentum, against a tuned fixed rate |
+# | [**08 · putting it together**](08_putting_it_together.ipynb) | a recipe from range test to schedule to early stopping, and "increase the batch size instead of decaying the learning rate" put to the test |
 #
 # Lessons 05 to 08 follow three papers, which are worth reading alongside:
 #
@@ -189,4 +189,5 @@ widgets.VBox([slider, result])
 # - Lessons are in `notebooks/`, exercises with `check("q1")` cells in `exercises/`, and
 #   `python -m lrcourse.grade exercises/` grades them all.
 #
-# **Next:** lesson `01_the_ml_loop.ipynb`, and then its exercise `exercises/01_the_ml_loop.ipynb`.
+# **Next:** lesson [01 · the ML loop](01_the_ml_loop.ipynb), and then its exercise
+# [exercises/01_the_ml_loop.ipynb](../exercises/01_the_ml_loop.ipynb).
