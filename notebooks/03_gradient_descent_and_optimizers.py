@@ -211,15 +211,16 @@ def scaled_run(optimizer, rule, B, seed):
         warnings.simplefilter("ignore", RuntimeWarning)  # a diverged run counts as an infinite loss
         history = lrcourse.fit(model, lrcourse.SoftmaxCrossEntropy(), make(model.parameters(), lr=lr), X_train,
                                y_train, epochs=SCALING_EPOCHS, batch_size=B, rng=seed)
-    return np.inf if history.diverged else lrcourse.evaluate(model, lrcourse.SoftmaxCrossEntropy(), X_val, y_val)["loss"]
+    return {"val_loss": np.inf if history.diverged
+            else lrcourse.evaluate(model, lrcourse.SoftmaxCrossEntropy(), X_val, y_val)["loss"]}
 
 
-scaling_jobs = [(rule, B, seed) for rule in RULES for B in SCALING_BATCHES for seed in SEEDS]
-scaling_done = Parallel(n_jobs=2)(delayed(scaled_run)(*rule, B, seed) for rule, B, seed in tqdm(scaling_jobs))
-scaling = {}
-for (rule, B, seed), value in zip(scaling_jobs, scaling_done):
-    scaling.setdefault((rule, B), []).append(value)
-scaling = {key: np.array(values) for key, values in scaling.items()}
+# Every (optimizer, rule) x batch size x seed, two runs at a time on two cores (lrcourse.sweep).
+scaling_sweep = lrcourse.sweep(scaled_run, grid=[{"optimizer": optimizer, "rule": rule, "B": B, "seed": seed}
+                                                 for optimizer, rule in RULES for B in SCALING_BATCHES for seed in SEEDS],
+                               n_jobs=2)
+values = scaling_sweep.column("val_loss").reshape(len(RULES), len(SCALING_BATCHES), len(SEEDS))
+scaling = {(rule, B): values[i, j] for i, rule in enumerate(RULES) for j, B in enumerate(SCALING_BATCHES)}
 
 print(f"validation loss after {SCALING_EPOCHS} epochs: mean (min to max) over {len(SEEDS)} seeds")
 print(f"{'optimizer, rule':22s}" + "".join(f"{'B = ' + str(B):>23s}" for B in SCALING_BATCHES))
@@ -541,13 +542,12 @@ def sweep_run(name, lr, seed, momentum=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # divergence warnings: counted below instead
         history = lrcourse.fit(model, loss, optimizer, X_train, y_train, epochs=SWEEP_EPOCHS, batch_size=32, rng=seed)
-    return np.inf if history.diverged else lrcourse.evaluate(model, loss, X_val, y_val)["loss"]
+    return {"val_loss": np.inf if history.diverged else lrcourse.evaluate(model, loss, X_val, y_val)["loss"]}
 
 
-sweep_jobs = [(name, lr, seed) for name in OPTIMIZERS for lr in sweep_lrs for seed in SEEDS]
-sweep = dict(zip(sweep_jobs, Parallel(n_jobs=2)(delayed(sweep_run)(*job) for job in tqdm(sweep_jobs))))
-
-results = {name: np.array([[sweep[name, lr, s] for s in SEEDS] for lr in sweep_lrs]) for name in OPTIMIZERS}
+# Every optimizer x rate x seed, two runs at a time on two cores; array() has one axis per parameter.
+optimizer_sweep = lrcourse.sweep(sweep_run, name=list(OPTIMIZERS), lr=sweep_lrs, seed=SEEDS, n_jobs=2)
+results = dict(zip(OPTIMIZERS, optimizer_sweep.array("val_loss")))  # name -> (rates, seeds)
 fig, ax = plt.subplots(figsize=(10, 5))
 for name, values in results.items():
     finite = np.isfinite(values).all(axis=1)
@@ -633,10 +633,10 @@ for name in ("Adagrad", "RMSprop", "Adam"):
 # %% tags=["nbval-ignore-output"]
 # each optimizer's grid spans a factor 30 around its best rate of the sweep above
 FINE = {"SGD": (0.0, 10.0 ** np.arange(-1.0, 0.51, 1 / 8)), "momentum": (0.9, 10.0 ** np.arange(-2.0, -0.49, 1 / 8))}
-fine_jobs = [(name, lr, seed) for name, (_, lrs) in FINE.items() for lr in lrs for seed in SEEDS]
-fine_done = Parallel(n_jobs=2)(delayed(sweep_run)(name, lr, seed, FINE[name][0])
-                               for name, lr, seed in tqdm(fine_jobs))
-fine = {name: np.array([v for (n, _, _), v in zip(fine_jobs, fine_done) if n == name]).reshape(len(lrs), -1)
+fine_sweep = lrcourse.sweep(sweep_run, grid=[{"name": name, "lr": lr, "seed": seed, "momentum": momentum}
+                                              for name, (momentum, lrs) in FINE.items() for lr in lrs for seed in SEEDS],
+                            n_jobs=2)
+fine = {name: fine_sweep.column("val_loss")[fine_sweep.column("name") == name].reshape(len(lrs), -1)
         for name, (_, lrs) in FINE.items()}
 
 

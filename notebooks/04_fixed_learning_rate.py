@@ -19,8 +19,6 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-from joblib import Parallel, delayed
-from tqdm.auto import tqdm
 
 import lrcourse
 import lrcourse.widgets
@@ -268,11 +266,14 @@ def full_batch_gd_with_sharpness(lr, seed, updates=800, every=40):
     tracker = TrackSharpness(loss, X64, Y_onehot, every)
     history = lrcourse.fit(model, loss, optim.SGD(model.parameters(), lr=lr), X64, Y_onehot, epochs=updates,
                            batch_size=len(X64), shuffle=False, callbacks=[tracker])
-    return history.batch_loss, np.array(tracker.steps), np.array(tracker.values), history.diverged
+    history.sharpness_steps, history.sharpness = np.array(tracker.steps), np.array(tracker.values)
+    return history
 
 
 EOS_LRS = (0.2, 0.5, 0.7)
-eos = dict(zip(EOS_LRS, Parallel(n_jobs=2)(delayed(full_batch_gd_with_sharpness)(lr, SEEDS[0]) for lr in EOS_LRS)))
+# Three independent runs, two at a time on two cores, with a progress bar (lrcourse.sweep).
+eos_sweep = lrcourse.sweep(full_batch_gd_with_sharpness, lr=EOS_LRS, seed=[SEEDS[0]], n_jobs=2)
+eos = {lr: (h.batch_loss, h.sharpness_steps, h.sharpness, h.diverged) for lr, h in zip(EOS_LRS, eos_sweep.histories)}
 
 fig, (ax_s, ax_l) = plt.subplots(1, 2, figsize=(13, 4.5))
 for lr, colour in zip(EOS_LRS, ("C0", "C1", "C3")):
@@ -338,7 +339,8 @@ assert all(eos[lr][0][-1] < eos[0.2][0][-1] for lr in (0.5, 0.7))              #
 # Now the network from lesson 01, `mlp([64, 64, 10])`, trained with plain SGD on mini-batches of 32 for
 # 10 epochs (340 updates), at rates spread over four orders of magnitude. Every rate uses the same ten
 # seeds, so for a given seed all rates start from the same weights and see the same batches (a *paired*
-# comparison). The runs are independent, so they go two at a time on two processor cores (`joblib`).
+# comparison). The runs are independent, so `lrcourse.sweep` runs them two at a time on two processor
+# cores.
 
 # %% tags=["nbval-ignore-output"]
 REGIME_LRS = (0.001, 0.01, 0.3, 1.0, 2.0, 10.0)
@@ -350,28 +352,24 @@ def train_digits(lr, seed, epochs=EPOCHS, callbacks=()):
     history = lrcourse.fit(model, lrcourse.SoftmaxCrossEntropy(), optim.SGD(model.parameters(), lr=lr),
                            X_train, y_train, epochs=epochs, batch_size=32, validation_data=(X_val, y_val),
                            rng=seed, callbacks=callbacks)
-    return model, history
-
-
-def train_recording_warnings(train, lr, seed):
-    with warnings.catch_warnings(record=True) as caught:  # runs in a worker process: bring the warnings back
-        warnings.simplefilter("always")
-        model, history = train(lr, seed)
-    return model, history, [str(w.message) for w in caught]
+    history.model = model  # the trained network travels with its History (as in Keras), to inspect it below
+    return history
 
 
 def paired_runs(train, lrs):
-    """{(lr, seed): (model, history)} for every rate and seed, and the divergence warnings."""
-    jobs = [(lr, seed) for lr in lrs for seed in SEEDS]
-    done = Parallel(n_jobs=2)(delayed(train_recording_warnings)(train, lr, seed) for lr, seed in tqdm(jobs))
-    return {job: (model, history) for job, (model, history, _) in zip(jobs, done)}, sum((w for *_, w in done), [])
+    """{(lr, seed): History} for every rate and seed, and the divergence warnings."""
+    with warnings.catch_warnings(record=True) as caught:  # sweep brings the workers' warnings back here
+        warnings.simplefilter("always")
+        result = lrcourse.sweep(train, lr=lrs, seed=SEEDS, n_jobs=2)
+    runs = {(row["lr"], row["seed"]): history for row, history in zip(result.rows, result.histories)}
+    return runs, [str(w.message) for w in caught]
 
 
 def print_regimes(runs, lrs):
     print(f"{'lr':>6s} | diverged | val loss after {EPOCHS} epochs: mean (min to max) | val accuracy mean | "
           f"runs whose epoch training loss rose at least once")
     for lr in lrs:
-        histories = [runs[lr, s][1] for s in SEEDS]
+        histories = [runs[lr, s] for s in SEEDS]
         finished = [h for h in histories if not h.diverged]
         val = np.array([h.history["val_loss"][-1] for h in finished])
         acc = np.array([h.history["val_accuracy"][-1] for h in finished])
@@ -397,7 +395,7 @@ def dead_fraction(model):
 fig, (ax_train, ax_val) = plt.subplots(1, 2, figsize=(13, 4.5))
 for lr, colour in zip(REGIME_LRS, ("C7", "C0", "C2", "C1", "C4", "C3")):
     for seed in SEEDS[:3]:  # three seeds per rate keep the figure readable
-        history = regimes[lr, seed][1]
+        history = regimes[lr, seed]
         label = f"lr = {lr:g}" if seed == 0 else None
         epochs_done = np.arange(1, len(history.batch_loss) + 1) / 34  # 34 updates per epoch
         if history.diverged:
@@ -415,16 +413,16 @@ fig.tight_layout()
 plt.show()
 for lr in (1.0, 2.0):
     print(f"lr = {lr:g}: dead hidden units after training, per seed: "
-          + ", ".join(f"{dead_fraction(regimes[lr, s][0]):.0%}" for s in SEEDS if not regimes[lr, s][1].diverged))
+          + ", ".join(f"{dead_fraction(regimes[lr, s].model):.0%}" for s in SEEDS if not regimes[lr, s].diverged))
 
 # %%
 # The statements below, checked on the numbers above.
 def val_losses(lr):
-    return np.array([regimes[lr, s][1].history["val_loss"][-1] for s in SEEDS])
+    return np.array([regimes[lr, s].history["val_loss"][-1] for s in SEEDS])
 
 
 def rises(lr):
-    return np.array([int(np.sum(np.diff(regimes[lr, s][1].history["loss"]) > 0)) for s in SEEDS])
+    return np.array([int(np.sum(np.diff(regimes[lr, s].history["loss"]) > 0)) for s in SEEDS])
 
 
 assert val_losses(0.001).min() > 2.0                                       # barely moved from ln 10
@@ -432,11 +430,11 @@ assert val_losses(0.01).min() > 5 * val_losses(0.3).max()                  # the
 assert np.sum(rises(0.3) > 0) <= 2 and np.sum(rises(1.0) > 0) >= 7          # 1.0 oscillates, 0.3 hardly
 digits_wins = int(np.sum(val_losses(1.0) < val_losses(0.3)))               # paired: same seed, same batches
 assert digits_wins >= 8                                                     # ... and 1.0 still ends lower
-assert val_losses(2.0).min() > 2.0 and min(dead_fraction(regimes[2.0, s][0]) for s in SEEDS) > 0.9
-assert not any(regimes[2.0, s][1].diverged for s in SEEDS)
+assert val_losses(2.0).min() > 2.0 and min(dead_fraction(regimes[2.0, s].model) for s in SEEDS) > 0.9
+assert not any(regimes[2.0, s].diverged for s in SEEDS)
 # 10.0 diverges in most seeds; in the others it kills the network like 2.0 (chance-level loss)
-assert any(regimes[10.0, s][1].diverged for s in SEEDS)
-assert all(regimes[10.0, s][1].diverged or regimes[10.0, s][1].history["val_loss"][-1] > 2.0 for s in SEEDS)
+assert any(regimes[10.0, s].diverged for s in SEEDS)
+assert all(regimes[10.0, s].diverged or regimes[10.0, s].history["val_loss"][-1] > 2.0 for s in SEEDS)
 
 # %% [markdown]
 # Five behaviours, measured on the same ten seeds:
@@ -463,6 +461,22 @@ assert all(regimes[10.0, s][1].diverged or regimes[10.0, s][1].history["val_loss
 # The window of rates that work well here spans less than one order of magnitude (0.3 to 1), with a
 # cliff right above it.
 #
+# ### Watching a run
+#
+# A table after the fact hides *when* things happen. `lrcourse.LivePlot()`, passed to `fit` as a
+# callback, redraws one figure while training runs: the loss of every mini-batch (faint) and of every
+# epoch, the accuracy, and the learning rate on its own axis. Below, two runs of the table above
+# replayed with it, both seed 0: the oscillating 1.0 and the broken 2.0. Watch the batch losses of
+# 1.0 jump around the epoch averages, and the loss of 2.0 settle near $\ln 10 \approx 2.3$ with the
+# accuracy near chance: `fit` sees nothing wrong there, the curve does. (Try 10.0 and another seed:
+# the last frame of a diverging run marks in red where `fit` stopped it, and at which rate.)
+
+# %% tags=["nbval-ignore-output"]
+for lr in (1.0, 2.0):
+    live = lrcourse.LivePlot()
+    train_digits(lr, seed=0, callbacks=[live])
+
+# %% [markdown]
 # ### Is "the best fixed rate already oscillates" a rule? The same test on spirals
 #
 # A result measured on one dataset is a result about that dataset. We repeat the three good rates on a
@@ -481,7 +495,8 @@ def train_spirals(lr, seed, epochs=EPOCHS):
     history = lrcourse.fit(model, lrcourse.SoftmaxCrossEntropy(), optim.SGD(model.parameters(), lr=lr),
                            X_spirals, y_spirals, epochs=epochs, batch_size=32,
                            validation_data=(X_spirals_val, y_spirals_val), rng=seed)
-    return model, history
+    history.model = model
+    return history
 
 
 spiral_runs, _ = paired_runs(train_spirals, SPIRAL_LRS)
@@ -489,7 +504,7 @@ print_regimes(spiral_runs, SPIRAL_LRS)
 
 
 def final_val(runs, lr):
-    return np.array([runs[lr, s][1].history["val_loss"][-1] for s in SEEDS])
+    return np.array([runs[lr, s].history["val_loss"][-1] for s in SEEDS])
 
 
 spiral_best = [SPIRAL_LRS[i] for i in np.argmin([final_val(spiral_runs, lr) for lr in SPIRAL_LRS], axis=0)]
@@ -533,12 +548,16 @@ class StopWhenBelow(Callback):
 
 SLOW_SEEDS = SEEDS[:3]  # lr 0.01 needs about a hundred epochs per seed: three seeds keep the lesson fast
 TARGET, MAX_EPOCHS = 0.2, 200
-epochs_needed = {}
-for lr in (0.3, 0.01):
-    for seed in tqdm(SLOW_SEEDS, desc=f"lr = {lr}"):
-        stopper = StopWhenBelow(TARGET)
-        train_digits(lr, seed, epochs=MAX_EPOCHS, callbacks=[stopper])
-        epochs_needed[lr, seed] = stopper.epochs_needed or np.inf
+
+
+def epochs_to_target(lr, seed):
+    stopper = StopWhenBelow(TARGET)
+    train_digits(lr, seed, epochs=MAX_EPOCHS, callbacks=[stopper])
+    return {"epochs_needed": stopper.epochs_needed or np.inf}
+
+
+needed = lrcourse.sweep(epochs_to_target, lr=[0.3, 0.01], seed=SLOW_SEEDS, n_jobs=2)
+epochs_needed = {(row["lr"], row["seed"]): row["epochs_needed"] for row in needed}
 for lr in (0.3, 0.01):
     print(f"lr = {lr:4g}: epochs to reach validation loss {TARGET}: "
           + ", ".join(str(epochs_needed[lr, s]) for s in SLOW_SEEDS))

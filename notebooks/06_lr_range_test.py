@@ -31,7 +31,6 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 import lrcourse
 from lrcourse import SGD, SoftmaxCrossEntropy, evaluate, fit, mlp, plot
@@ -283,16 +282,25 @@ def train_and_score(problem, lr, seed):
             return evaluate(model, loss, X_v, y_v)["accuracy"]
 
 
-rule_runs = {}
-for problem, seed in tqdm([(p, s) for p in rule_problems for s in RULE_SEEDS], desc="problems x seeds"):
+def score_rules(problem, seed):
+    """One problem and seed: the range tests, the grid's and the rules' scores (a flat dict of numbers)."""
     (X, y), _, sizes = rule_problems[problem]
     tests = {repeats: lr_range_test(mlp(sizes, rng=seed), loss, X, y, optimizer=SGD_MOMENTUM, repeats=repeats,
                                     rng=seed) for repeats in (1, 5)}
-    grid_scores = [train_and_score(problem, lr, seed) for lr in RULE_GRID]
-    rates = {rule: tests[repeats].suggest(rule) for rule, repeats in RULES.items()}
-    scores = {rule: train_and_score(problem, lr, seed) for rule, lr in rates.items()}
-    rule_runs[problem, seed] = {"grid": grid_scores, "rates": rates, "scores": scores,
-                                "lowest": float(tests[5].lrs[tests[5].suggest_index("minimum")])}
+    row = {f"grid {i}": train_and_score(problem, lr, seed) for i, lr in enumerate(RULE_GRID)}
+    for rule, repeats in RULES.items():
+        row[f"rate {rule}"] = tests[repeats].suggest(rule)
+        row[f"score {rule}"] = train_and_score(problem, row[f"rate {rule}"], seed)
+    row["lowest"] = float(tests[5].lrs[tests[5].suggest_index("minimum")])
+    return row
+
+
+# The problems x seeds run two at a time on two cores (lrcourse.sweep).
+rule_runs = {(row["problem"], row["seed"]): {"grid": [row[f"grid {i}"] for i in range(len(RULE_GRID))],
+                                             "rates": {rule: row[f"rate {rule}"] for rule in RULES},
+                                             "scores": {rule: row[f"score {rule}"] for rule in RULES},
+                                             "lowest": row["lowest"]}
+             for row in lrcourse.sweep(score_rules, problem=list(rule_problems), seed=RULE_SEEDS, n_jobs=2)}
 
 # %% tags=["nbval-ignore-output"]
 rule_table = {}

@@ -310,6 +310,17 @@ assert rastrigin(paths["triangular 0.002-0.015"][-1]) < 1e-6 and rastrigin(paths
 # rise while the rate climbs and to reach new lows near the bottom of each cycle. A patience shorter
 # than a cycle therefore stops training during the first climb. We try a patience of 1 epoch and of 4
 # epochs (one full cycle), with the triangular schedule, up to 40 epochs, ten seeds.
+#
+# First, one of these runs to watch while it trains (seed 0, patience 4), with `lrcourse.LivePlot`: the
+# rate climbs and falls in its triangle (right, log scale) while the losses and the accuracy come in
+# epoch by epoch, and the last frame marks in red the epoch where early stopping ended training.
+
+# %% tags=["nbval-ignore-output"]
+model = mlp([64, 64, 10], rng=0)
+history = fit(model, loss, SGD(model.parameters(), lr=cyclic["triangular"], momentum=0.9), X_train, y_train,
+              epochs=40, batch_size=BATCH_SIZE, validation_data=(X_val, y_val), rng=0,
+              callbacks=[EarlyStopping(monitor="val_loss", patience=4, restore_best_weights=True),
+                         lrcourse.LivePlot()])
 
 # %%
 SEEDS = range(10)
@@ -431,19 +442,25 @@ def contenders_for(problem):
             "one-cycle": (cycle, cycle.momentum_schedule(0.85, 0.95))}
 
 
-def val_accuracy_curve(problem, lr, momentum_, seed):
-    model = mlp(problem["sizes"], rng=seed)
-    history = fit(model, loss, SGD(model.parameters(), lr=lr, momentum=momentum_), *problem["train"], epochs=EPOCHS,
-                  batch_size=BATCH_SIZE, validation_data=problem["val"], rng=seed)
-    return history.history["val_accuracy"]
+def train_contender(problem, schedule, seed):
+    lr, momentum_ = contenders_for(problems[problem])[schedule]
+    model = mlp(problems[problem]["sizes"], rng=seed)
+    return fit(model, loss, SGD(model.parameters(), lr=lr, momentum=momentum_), *problems[problem]["train"],
+               epochs=EPOCHS, batch_size=BATCH_SIZE, validation_data=problems[problem]["val"], rng=seed)
 
 
-curves = {}
-jobs = [(p, n, s) for p in problems for n in contenders_for(problems[p]) for s in COMPARE_SEEDS]
-for problem_name, name, seed in tqdm(jobs, desc="problems x schedules x seeds"):
-    lr, momentum_ = contenders_for(problems[problem_name])[name]
-    curves.setdefault((problem_name, name), []).append(val_accuracy_curve(problems[problem_name], lr, momentum_, seed))
-curves = {key: np.array(c) for key, c in curves.items()}  # (seeds, epochs)
+def accuracy_curves(result):
+    """{(problem, schedule): validation accuracy of every seed and epoch, shape (seeds, epochs)} of a sweep."""
+    curves = {}
+    for row, history in zip(result.rows, result.histories):
+        curves.setdefault((row["problem"], row["schedule"]), []).append(history.history["val_accuracy"])
+    return {key: np.array(c) for key, c in curves.items()}
+
+
+# Every problem x schedule x seed, two runs at a time on two cores (lrcourse.sweep).
+curves = accuracy_curves(lrcourse.sweep(train_contender, problem=list(problems),
+                                        schedule=list(contenders_for(problems["digits"])), seed=COMPARE_SEEDS,
+                                        n_jobs=2))
 
 # %% tags=["nbval-ignore-output"]
 def epochs_to(curve, level):
@@ -580,11 +597,8 @@ moons["bounds"] = lr_range_test(mlp(moons["sizes"], rng=0), loss, *moons["train"
                                 optimizer=functools.partial(SGD, momentum=0.9), start_lr=1e-5, end_lr=10.0,
                                 num_iter=100, repeats=5, rng=0).suggest_bounds()
 moons_contenders = {n: v for n, v in contenders_for(moons).items() if n.startswith("fixed") or n == "one-cycle"}
-for name, seed in tqdm([(n, s) for n in moons_contenders for s in COMPARE_SEEDS], desc="moons"):
-    lr, momentum_ = moons_contenders[name]
-    curves.setdefault(("moons", name), []).append(val_accuracy_curve(moons, lr, momentum_, seed))
-for name in moons_contenders:
-    curves["moons", name] = np.array(curves["moons", name])
+curves.update(accuracy_curves(lrcourse.sweep(train_contender, problem=["moons"], schedule=list(moons_contenders),
+                                             seed=COMPARE_SEEDS, n_jobs=2)))
 
 # %% tags=["nbval-ignore-output"]
 one_cycle_wins = {}

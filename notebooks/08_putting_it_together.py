@@ -81,8 +81,9 @@ print(f"range test: {RANGE_TEST['repeats']} x {RANGE_TEST['num_iter']} = "
       f"{MAX_EPOCHS} epochs")
 
 # %% [markdown]
-# One function trains one set-up with early stopping and measures the restored model; the loop runs
-# both sides on every problem and seed (about half a minute).
+# One function trains one set-up with early stopping and measures the restored model; a second runs
+# both sides on one problem and seed, and `lrcourse.sweep` runs that on every problem and seed, two at a
+# time on two cores.
 
 # %%
 def train_with_early_stopping(problem, lr, seed):
@@ -98,13 +99,16 @@ def train_with_early_stopping(problem, lr, seed):
             "test_acc": tested["accuracy"]}
 
 
-part1, range_tests = {}, {}
-for name, seed in tqdm([(n, s) for n in problems for s in SEEDS], desc="problems x seeds"):
+def range_test_of(name, seed):
+    (X, y), _, _ = problems[name]["data"]
+    return lr_range_test(mlp(problems[name]["sizes"], rng=seed), loss, X, y, optimizer=optimizer_factory,
+                         batch_size=BATCH_SIZE, rng=seed, **RANGE_TEST)
+
+
+def recipe_and_grid(name, seed):
+    """Both sides on one problem and seed, as one flat dict: "recipe ..." and "tuned ..." entries."""
     problem = problems[name]
-    (X, y), _, _ = problem["data"]
-    range_test = lr_range_test(mlp(problem["sizes"], rng=seed), loss, X, y, optimizer=optimizer_factory,
-                               batch_size=BATCH_SIZE, rng=seed, **RANGE_TEST)
-    range_tests[name, seed] = range_test
+    range_test = range_test_of(name, seed)
     base_lr, max_lr = range_test.suggest_bounds()
     cyclic = schedules.CyclicLR(base_lr, max_lr, step_size_up=2 * problem["steps_per_epoch"])
     recipe = train_with_early_stopping(problem, cyclic, seed)
@@ -112,13 +116,20 @@ for name, seed in tqdm([(n, s) for n in problems for s in SEEDS], desc="problems
     grid = {lr: train_with_early_stopping(problem, lr, seed) for lr in GRID}
     best_lr = min(grid, key=lambda lr: grid[lr]["val_loss"])  # chosen on validation, as a user would
     tuned = dict(grid[best_lr], lr=best_lr, tuning=sum(run["updates"] for run in grid.values()))
-    part1[name, seed] = {"recipe": recipe, "tuned": tuned}
+    return {**{f"recipe {key}": value for key, value in recipe.items()},
+            **{f"tuned {key}": value for key, value in tuned.items()}}
+
+
+part1 = {(row["name"], row["seed"]): {side: {key.removeprefix(side + " "): value for key, value in row.items()
+                                             if key.startswith(side + " ")} for side in ("recipe", "tuned")}
+         for row in lrcourse.sweep(recipe_and_grid, name=list(problems), seed=SEEDS, n_jobs=2)}
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
 for ax, name in zip(axes, problems):
-    range_tests[name, 0].plot(ax=ax, suggestions=())
-    base_lr, max_lr = range_tests[name, 0].suggest_bounds()
+    range_test = range_test_of(name, 0)  # seed 0's range test of the sweep above, run again to draw it
+    range_test.plot(ax=ax, suggestions=())
+    base_lr, max_lr = range_test.suggest_bounds()
     ax.axvspan(base_lr, max_lr, color="C2", alpha=0.2, label="suggest_bounds()")
     ax.legend(loc="lower left", fontsize=8)
     ax.set_title(f"{name}: range test of mlp({problems[name]['sizes']}), seed 0, 5 sweeps")
