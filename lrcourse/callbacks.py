@@ -50,12 +50,14 @@ class Callback:
     """Base class: every hook does nothing, so a subclass overrides only what it needs.
 
     ``fit`` calls the per-batch hooks only on callbacks that override them, so an unused hook
-    costs nothing.
+    costs nothing. Before training, ``fit`` sets ``model``, ``optimizer``, ``history`` and, as
+    Keras does, ``params``: ``{"epochs": ..., "steps": updates per epoch, "samples": ...}``.
     """
 
     model = None
     optimizer = None
     history = None
+    params = None
 
     def on_train_begin(self, logs=None):
         pass

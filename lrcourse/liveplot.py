@@ -90,6 +90,9 @@ class LivePlot(Callback):
 
     def on_train_begin(self, logs=None):
         self._reset()
+        # Updates per epoch from fit, so that a run stopped inside its first epoch is drawn at the
+        # right x (a fraction of an epoch), not as if its updates were a whole epoch.
+        self.batches_per_epoch = (self.params or {}).get("steps")
         self._live = _in_notebook() if self.live is None else bool(self.live)
         if self._live:
             from IPython.display import display
@@ -113,7 +116,7 @@ class LivePlot(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch_logs.append(dict(logs or {}))
-        if self.batches_per_epoch is None:
+        if self.batches_per_epoch is None:  # called without fit's params: count the first epoch
             self.batches_per_epoch = len(self.batch_loss)
         self.status = f"training: {len(self.epoch_logs)} epochs, {len(self.batch_loss)} updates"
         if self._live and self._clock() >= self._next_draw:

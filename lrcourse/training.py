@@ -172,8 +172,10 @@ class _Run:
         self.callbacks = _check_callbacks(callbacks)
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self.history = History()
+        # Keras' callback.params: what a callback may need to know of the run before it ends.
+        params = {"epochs": self.epochs, "steps": self.batches.per_epoch, "samples": len(X)}
         for cb in self.callbacks:
-            cb.model, cb.optimizer, cb.history = model, optimizer, self.history
+            cb.model, cb.optimizer, cb.history, cb.params = model, optimizer, self.history, params
         # Per-batch hooks only of callbacks that override them, so an unused hook costs nothing.
         self.on_batch_begin = [cb.on_batch_begin for cb in self.callbacks if _overrides(cb, "on_batch_begin")]
         self.on_batch_end = [cb.on_batch_end for cb in self.callbacks if _overrides(cb, "on_batch_end")]

@@ -141,6 +141,21 @@ def test_the_last_frame_says_where_and_why_training_diverged(digits):
     assert figure.axes[0].get_ylim()[1] >= max(history.batch_loss)
 
 
+def test_a_run_that_diverges_in_its_first_epoch_is_drawn_at_fractions_of_that_epoch(digits):
+    # lr 30 on digits: fit's guard stops after 2 of the 34 updates of epoch 1.
+    live = LivePlot()
+    with pytest.warns(RuntimeWarning, match="diverged in epoch 1"):
+        history = train(digits, [live], lr=30.0, epochs=3)
+    updates = len(history.batch_loss)
+    assert history.diverged and history.epoch == [] and 0 < updates < 34
+    assert live.params == {"epochs": 3, "steps": 34, "samples": len(digits[0])}  # fit's, as in Keras
+    figure = live.draw()
+    batch_line = [line for line in figure.axes[0].get_lines() if len(line.get_xdata()) == updates][0]
+    np.testing.assert_allclose(batch_line.get_xdata(), np.arange(1, updates + 1) / 34)
+    for ax in figure.axes:  # the stop line at that fraction of epoch 1, not at "epoch 1"
+        assert any(list(line.get_xdata()) == pytest.approx([updates / 34] * 2) for line in ax.get_lines())
+
+
 def test_the_last_frame_says_early_stopping_ended_training(digits):
     live = LivePlot()
     stopper = lrcourse.EarlyStopping(monitor="val_loss", patience=1)
