@@ -359,10 +359,13 @@ def batch(tmp_path_factory):
     before = fingerprint()
     csv_path, json_path = folder / "grades.csv", folder / "grades.json"
     started = time.monotonic()
+    # --sandbox required: hostile notebooks must never run unsandboxed (one of them kills every
+    # process it may signal), so without a sandbox this batch refuses to run instead.
     code, out = run_main([*order, "--jobs", "2", "--timeout", CELL_TIMEOUT, "--total-timeout", TOTAL_TIMEOUT,
-                          "--tests", tests, "--csv", csv_path, "--json-file", json_path])
+                          "--tests", tests, "--csv", csv_path, "--json-file", json_path, "--sandbox", "required"])
     seconds = time.monotonic() - started
     time.sleep(2)  # a daemon that outlived the grader would now rewrite the files
+    assert json_path.exists(), f"the grader refused to grade the batch (exit {code}):\n{out}"
     payload = json.loads(json_path.read_text())
     graded = {Path(s["path"]).stem: s for s in payload["submissions"]}
     return {"code": code, "out": out, "graded": graded, "payload": payload, "csv": csv_path, "order": order,
@@ -627,3 +630,12 @@ def test_hidden_cases_format(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps({"exercise": "05", "questions": {"q1": [{"args": [1, 0.1, 0, 0.5]}]}}))
     with pytest.raises(HiddenCasesError, match="the reference rejects a case"):
         load_hidden_cases(tmp_path, get_exercise)
+
+
+def test_the_private_tmp_is_mounted_before_the_environment_so_a_course_under_tmp_stays_visible():
+    # A CI checkout (and its .venv) under /tmp: a /tmp mounted after the binds hid them, the sandbox
+    # could not start Python, and `--sandbox auto` fell back to grading unsandboxed.
+    cmd = sandbox.bwrap_command(Path("/nonexistent-box"), ["python"], {}, sandbox.Limits(cpu_seconds=10), uid=None)
+    tmp_mount = next(i for i in range(len(cmd) - 1) if cmd[i:i + 2] == ["--tmpfs", "/tmp"])
+    first_bind = min(i for i, arg in enumerate(cmd) if arg in ("--ro-bind", "--bind", "--dir"))
+    assert tmp_mount < first_bind

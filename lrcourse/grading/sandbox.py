@@ -106,9 +106,15 @@ def bwrap_command(box, argv, env, limits, uid=None):
            "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
     if os.geteuid() != 0:
         cmd += ["--unshare-user", "--disable-userns"]
+    # The private /tmp first: binds made after it stay visible, also when the environment or the course
+    # itself lives under /tmp (a CI checkout, say); a /tmp mounted after them would hide them.
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(limits.tmp_bytes),
+            "--tmpfs", "/tmp", "--perms", "0777", "--dir", HOME, "--perms", "1777", "--size", str(limits.tmp_bytes),
+            "--tmpfs", "/dev/shm"]
     bound = [*_python_dirs(), package]
     # bwrap makes missing parents of a mount point readable by root only; the runner's user must pass.
-    parents = sorted({Path("/etc")} | {parent for path in bound for parent in path.parents if parent != Path("/")},
+    parents = sorted({Path("/etc")} | {parent for path in bound for parent in path.parents
+                                       if parent not in (Path("/"), Path("/tmp"))},
                      key=lambda p: len(p.parts))
     for parent in parents:
         cmd += ["--perms", "0755", "--dir", str(parent)]
@@ -118,9 +124,7 @@ def bwrap_command(box, argv, env, limits, uid=None):
     cmd += ["--ro-bind", str(package), str(package)]
     for folder in questions:
         cmd += ["--tmpfs", str(folder), "--remount-ro", str(folder)]
-    cmd += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(limits.tmp_bytes),
-            "--tmpfs", "/tmp", "--perms", "0777", "--dir", HOME, "--perms", "1777", "--size", str(limits.tmp_bytes),
-            "--tmpfs", "/dev/shm", "--bind", str(box), BOX, "--chdir", BOX, "--clearenv"]
+    cmd += ["--bind", str(box), BOX, "--chdir", BOX, "--clearenv"]
     for name, value in env.items():
         cmd += ["--setenv", name, value]
     if uid is not None:
