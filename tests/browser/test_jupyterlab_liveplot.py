@@ -31,7 +31,7 @@ from test_jupyterlab import (
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 NOTEBOOK_NAME = "liveplot_check.ipynb"
-EPOCHS = 500
+EPOCHS = 1500  # about 6 s on a quiet machine: room for several frames at one every 0.5 s
 SETUP = """\
 import hashlib, json
 import lrcourse
