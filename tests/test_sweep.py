@@ -233,8 +233,11 @@ def test_ctrl_c_stops_the_sweep_and_its_workers(tmp_path):
     script.write_text(INTERRUPTED_SWEEP)
     marks = tmp_path / "marks"
     marks.mkdir()
+    # A pytest-xdist worker ignores SIGINT, and an ignored signal stays ignored across exec: give the
+    # child the default disposition, so that Python turns Ctrl-C into KeyboardInterrupt as in a terminal.
     proc = subprocess.Popen([sys.executable, str(script), str(marks)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while len(list(marks.iterdir())) < 4 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -242,7 +245,7 @@ def test_ctrl_c_stops_the_sweep_and_its_workers(tmp_path):
     worker_pids = {int(mark.name.split(".")[0]) for mark in marks.iterdir()}
     assert proc.pid not in worker_pids  # the points ran in other processes
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)  # loky tears its workers down slowly on a loaded machine
+    out, err = proc.communicate(timeout=60)
     assert "interrupted" in out and "KeyboardInterrupt" in err
     assert proc.returncode != 0
     started = len(list(marks.iterdir()))
