@@ -48,18 +48,6 @@ def ref_adam(lr, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0, w=1.0):
     return out
 
 
-def ref_rmsprop(lr, alpha=0.99, eps=1e-8, momentum=0.0, w=1.0):
-    a = b = 0.0
-    out = []
-    for g in GRADS:
-        a = alpha * a + (1 - alpha) * g * g
-        d = g / (math.sqrt(a) + eps)
-        if momentum:
-            b = momentum * b + d
-            d = b
-        w -= lr * d
-        out.append(w)
-    return out
 
 
 def ref_adagrad(lr, eps=1e-10, w=1.0):
@@ -257,7 +245,7 @@ def test_adam_beta1_schedule_from_one_cycle():
     assert out[-1] == pytest.approx(w, rel=1e-12)
 
 
-def ref_rmsprop_full(lr, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, weight_decay=0.0, w=1.0):
+def ref_rmsprop(lr, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, weight_decay=0.0, w=1.0):
     a = b = ga = 0.0
     out = []
     for g in GRADS:
@@ -279,7 +267,7 @@ def ref_rmsprop_full(lr, alpha=0.99, eps=1e-8, momentum=0.0, centered=False, wei
 @pytest.mark.parametrize("kwargs", [dict(lr=0.01, centered=True), dict(lr=0.01, weight_decay=0.1),
                                     dict(lr=0.01, alpha=0.9, momentum=0.8, centered=True, weight_decay=0.05)])
 def test_rmsprop_centered_and_weight_decay(kwargs):
-    np.testing.assert_allclose(run(RMSprop, **kwargs), ref_rmsprop_full(**kwargs), rtol=1e-12)
+    np.testing.assert_allclose(run(RMSprop, **kwargs), ref_rmsprop(**kwargs), rtol=1e-12)
 
 
 def test_rmsprop_centered_first_step_by_hand():
