@@ -48,8 +48,6 @@ def ref_adam(lr, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0, w=1.0):
     return out
 
 
-
-
 def ref_adagrad(lr, eps=1e-10, w=1.0):
     s, out = 0.0, []
     for g in GRADS:
