@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import warnings
 
@@ -291,9 +292,46 @@ def test_a_dask_local_cluster_gives_the_serial_table(serial_table):
             failing = pytest.raises(SweepError, match=r"sweep point \{'a': 3, 'b': 0\} failed")
             with failing:
                 sweep(fail_at_three, a=[1, 2, 3], b=[0], backend="dask", progress=False)
+            # Data captured in fn arrives as ordinary arrays: gathering rows from the views of Dask's
+            # message page-faulted through the whole array on every batch (68 faults per gather).
+            if sys.platform == "linux":
+                faults = sweep(make_gather_faults(), i=[0], backend="dask", progress=False).column("faults")[0]
+                assert faults < 100, f"{faults} page faults in 100 gathers of 32 rows"
+            # A function that cannot be pickled is an error at once (it made the sweep hang).
+            lock = threading.Lock()
+            with pytest.raises(TypeError, match="fn must be picklable"):
+                sweep(lambda i: {"locked": lock.locked()}, i=[0], backend="dask", progress=False)
     assert on_cluster.rows == serial_table
     assert in_config.rows == serial_table
     assert set(pids.column("pid")) <= worker_pids
+
+
+def make_gather_faults():
+    """A function (a closure, so pickled by value with its data) that gathers random batches of
+    rows from its captured array, as fit does, and counts the page faults it took (Linux)."""
+    data = np.random.default_rng(0).random((1077, 64), dtype=np.float32)  # digits' training set size
+    rows = np.random.default_rng(1).permutation(len(data))[:32]
+
+    def gather_faults(i):
+        import resource
+
+        before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+        for _ in range(100):
+            data.take(rows, axis=0, mode="clip")
+        return {"faults": resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before}
+
+    return gather_faults
+
+
+def test_a_function_that_cannot_be_pickled_runs_in_process_and_is_refused_for_workers():
+    lock = threading.Lock()
+
+    def locked(i):
+        return {"locked": lock.locked()}
+
+    assert sweep(locked, i=[0, 1], n_jobs=1, progress=False).column("locked").tolist() == [False, False]
+    with pytest.raises(TypeError, match=r"fn must be picklable .* cannot pickle '_thread.lock'"):
+        sweep(locked, i=[0, 1], n_jobs=2, progress=False)
 
 
 def test_dask_backend_without_a_cluster_says_how_to_make_one():
