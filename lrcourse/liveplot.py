@@ -78,6 +78,7 @@ class LivePlot(Callback):
         self.batch_loss, self.batch_lr = [], []
         self.epoch_logs = []
         self.batches_per_epoch = None
+        self.planned_epochs = None
         self.status = "training"
         self.stopped = None  # "diverged", "early" or "finished" once training has ended
         self.frames = 0  # pictures shown during this fit
@@ -85,6 +86,7 @@ class LivePlot(Callback):
         self._handle = None
         self._train_start = self._drawing_seconds = 0.0
         self._next_draw = -math.inf
+        self._loss_top_now = None
 
     # ------------------------------------------------------------------ the hooks fit calls
 
@@ -93,6 +95,9 @@ class LivePlot(Callback):
         # Updates per epoch from fit, so that a run stopped inside its first epoch is drawn at the
         # right x (a fraction of an epoch), not as if its updates were a whole epoch.
         self.batches_per_epoch = (self.params or {}).get("steps")
+        # The x axis spans the planned epochs from the start (as fastai's ShowGraph does): the
+        # learner sees how far training has come, and the axes stay put between frames.
+        self.planned_epochs = (self.params or {}).get("epochs")
         self._live = _in_notebook() if self.live is None else bool(self.live)
         if self._live:
             from IPython.display import display
@@ -145,11 +150,39 @@ class LivePlot(Callback):
         return "finished", f"finished: {epochs} epochs, {updates} updates"
 
     def png(self):
-        """The figure, up to date, as PNG bytes (what the notebook shows)."""
+        """The figure, up to date, as PNG bytes (what the notebook shows).
+
+        Axes, ticks, labels and legend are most of a frame's cost, and they change only with the
+        axes' limits, which are kept steady: they are drawn alone once per set of limits and kept as
+        a background, and each frame draws only the curves and the title over it.
+        """
+        from PIL import Image
+
+        figure = self.draw()
+        canvas = figure.canvas
+        layout = ((self._built_panels, len(self._legend_lines or ()))
+                  + tuple(ax.get_xlim() + ax.get_ylim() for ax in figure.axes))
+        moving = self._moving_artists()
+        if layout != self._background_layout:
+            for artist in moving:
+                artist.set_visible(False)
+            canvas.draw()
+            for artist in moving:
+                artist.set_visible(True)
+            self._background = canvas.copy_from_bbox(figure.bbox)
+            self._background_layout = layout
+        else:
+            canvas.restore_region(self._background)
+        for artist in moving:
+            figure.draw_artist(artist)
         buffer = io.BytesIO()
         # Fast, light compression: the picture is replaced a few times a second at most.
-        self.draw().savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+        Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
+
+    def _moving_artists(self):
+        """What changes from frame to frame: the curves, the stop lines and the title."""
+        return list(self._lines.values()) + self._stop_lines + [self._title]
 
     def _redraw(self):
         from IPython.display import Image
@@ -210,6 +243,7 @@ class LivePlot(Callback):
         self._title = figure.suptitle("", fontsize=11)
         self._axes = dict(zip(panels, axes))
         self._legend_lines = None
+        self._background = self._background_layout = None
         self.figure = figure
         self._built_panels = panels
 
@@ -234,15 +268,20 @@ class LivePlot(Callback):
         loss_lines = [self._lines[key] for key in ("batch_loss", "loss", "val_loss")
                       if np.isfinite(self._lines[key].get_ydata()).any()]
         if loss_lines != self._legend_lines and loss_lines:
-            self._axes["loss"].legend(handles=loss_lines, loc="upper right", fontsize=8)
+            # Above the panel, out of the curves' way: it belongs to the background.
+            self._axes["loss"].legend(handles=loss_lines, loc="lower left", bbox_to_anchor=(0, 1), ncol=3,
+                                      fontsize=8, frameon=False, borderaxespad=0.1, handlelength=1.5)
             self._legend_lines = loss_lines
-        x_max = max(len(self.epoch_logs), x_batch[-1] if len(x_batch) else 0, 1)
+        # Limits move only when the curves leave them, so that most frames reuse the background.
+        x_max = max(self.planned_epochs or 0, len(self.epoch_logs), x_batch[-1] if len(x_batch) else 0, 1)
         self._axes["loss"].set_xlim(0, 1.02 * x_max)  # shared by all panels; room for the stop line
-        self._axes["loss"].set_ylim(0, self._loss_top())
-        for panel in ("accuracy", "learning rate"):
-            if panel in self._axes:
-                self._axes[panel].relim()
-                self._axes[panel].autoscale_view(scalex=False)
+        top = self._loss_top()
+        if self._loss_top_now is None or not self._loss_top_now / 2 <= top <= self._loss_top_now:
+            self._loss_top_now = top
+        self._axes["loss"].set_ylim(0, self._loss_top_now)
+        if "accuracy" in self._axes:
+            self._axes["accuracy"].set_ylim(*self._accuracy_limits())
+        self._axes["learning rate"].set_ylim(*self._lr_limits())
         # Where training stopped, when it did not run to the end: a red line in every panel.
         stop_x = x_batch[-1] if self.stopped in ("diverged", "early") and len(x_batch) else np.nan
         for line in self._stop_lines:
@@ -250,6 +289,27 @@ class LivePlot(Callback):
         self._title.set_text(self.status)
         self._title.set_color("C3" if self.stopped == "diverged" else "black")
         return self.figure
+
+    def _accuracy_limits(self):
+        """From a tenth below the lowest accuracy so far up to 1."""
+        values = np.concatenate([self._metric("accuracy"), self._metric("val_accuracy")])
+        values = values[np.isfinite(values)]
+        bottom = min(math.floor(10 * values.min()) / 10, 0.9) if values.size else 0.0
+        margin = 0.03 * (1 - bottom)
+        return bottom - margin, 1 + margin
+
+    def _lr_limits(self):
+        """Whole decades around the rates so far (log axis), a little wider, so that a schedule
+        moves inside them; a rate on a decade, constant, sits in the middle of two."""
+        rates = np.asarray(self.batch_lr, dtype=float)
+        rates = rates[np.isfinite(rates) & (rates > 0)]
+        if not rates.size:
+            return 0.01, 1.0
+        low = math.floor(math.log10(rates.min()) + 1e-9)
+        high = math.ceil(math.log10(rates.max()) - 1e-9)
+        if high == low:
+            low, high = low - 1, high + 1
+        return 10.0 ** (low - 0.05), 10.0 ** (high + 0.05)
 
     def _loss_top(self):
         """Top of the loss axis: what nearly all batches reach, so one rare spike does not squash
