@@ -213,7 +213,7 @@ class LivePlot(Callback):
     def _build(self, panels):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-        from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
+        from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
         figure = Figure(figsize=self.figsize, dpi=80)
         FigureCanvasAgg(figure)  # its own canvas, never registered with pyplot: no second copy shown
@@ -238,6 +238,9 @@ class LivePlot(Callback):
         self._lines["lr"], = lr_ax.plot([], [], color="C2", label="learning rate")
         lr_ax.set_yscale("log")
         lr_ax.yaxis.set_major_locator(LogLocator(numticks=4))
+        # Plain "0.01" labels: the default 10^k labels go through the mathtext parser, which took a
+        # third of a new figure's first frame.
+        lr_ax.yaxis.set_major_formatter(FuncFormatter(lambda rate, _: f"{rate:g}"))
         lr_ax.yaxis.set_minor_locator(NullLocator())
         self._stop_lines = [ax.axvline(np.nan, color="C3", ls="--", lw=1) for ax in axes]
         self._title = figure.suptitle("", fontsize=11)
