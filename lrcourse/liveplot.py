@@ -52,7 +52,7 @@ class LivePlot(Callback):
     - ``min_interval``: at least this many seconds between redraws (and before the first, which
       also waits until the budget below covers a frame as long as the last one drawn).
     - ``max_overhead``: redraw only while all the drawing so far stays under this fraction of the
-      time since training began; with the default 0.03 and frames of 0.1 s, one every 3.3 s.
+      time since training began; with the default 0.03 and frames of 25 ms, one every 0.8 s.
     - ``figsize``: inches, default ``(10, 3.2)``.
 
     After training, ``status`` says how it ended and ``draw()`` returns the final figure.
