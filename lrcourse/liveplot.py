@@ -31,7 +31,15 @@ from .callbacks import Callback
 
 __all__ = ["LivePlot"]
 
-_MAX_POINTS = 2000  # per-update points drawn at most (batch losses, learning rate)
+_MAX_POINTS = 1000  # points drawn at most per line: about four per pixel of a panel
+
+
+def _thin(n):
+    """Which of n points to draw: all up to _MAX_POINTS, then every k-th one and the last, which is
+    enough for a line a few hundred pixels wide (a frame's cost grows with the points drawn)."""
+    if n <= _MAX_POINTS:
+        return slice(None)
+    return np.unique(np.r_[np.arange(0, n, -(-n // _MAX_POINTS)), n - 1])
 
 
 def _in_notebook():
@@ -207,8 +215,8 @@ class LivePlot(Callback):
         return np.array([logs.get(key, np.nan) for logs in self.epoch_logs], dtype=float)
 
     def _panels(self):
-        keys = set().union(*self.epoch_logs) if self.epoch_logs else set()
-        return ("loss", "accuracy", "learning rate") if "accuracy" in keys else ("loss", "learning rate")
+        has_accuracy = any("accuracy" in logs for logs in self.epoch_logs)
+        return ("loss", "accuracy", "learning rate") if has_accuracy else ("loss", "learning rate")
 
     def _build(self, panels):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -240,7 +248,7 @@ class LivePlot(Callback):
         lr_ax.yaxis.set_major_locator(LogLocator(numticks=4))
         # Plain "0.01" labels: the default 10^k labels go through the mathtext parser, which took a
         # third of a new figure's first frame.
-        lr_ax.yaxis.set_major_formatter(FuncFormatter(lambda rate, _: f"{rate:g}"))
+        lr_ax.yaxis.set_major_formatter(FuncFormatter(lambda rate, _: f"{rate:g}".replace("e-0", "e-")))
         lr_ax.yaxis.set_minor_locator(NullLocator())
         self._stop_lines = [ax.axvline(np.nan, color="C3", ls="--", lw=1) for ax in axes]
         self._title = figure.suptitle("", fontsize=11)
@@ -255,17 +263,19 @@ class LivePlot(Callback):
         panels = self._panels()
         if self.figure is None or panels != self._built_panels:
             self._build(panels)
+        # Each list becomes an array once per frame: on a long run they hold 100,000 values.
         x_batch = self._x_batches()
-        # A frame's cost grows with the points drawn: past _MAX_POINTS updates, every k-th one
-        # (the last always) is enough for a line a few hundred pixels wide.
-        keep = np.unique(np.r_[np.arange(0, len(x_batch), -(-len(x_batch) // _MAX_POINTS)), len(x_batch) - 1]) \
-            if len(x_batch) > _MAX_POINTS else slice(None)
-        self._lines["batch_loss"].set_data(x_batch[keep], np.asarray(self.batch_loss)[keep])
-        self._lines["lr"].set_data(x_batch[keep], np.asarray(self.batch_lr)[keep])
+        losses = np.asarray(self.batch_loss, dtype=float)
+        rates = np.asarray(self.batch_lr, dtype=float)
+        metrics = {key: self._metric(key) for key in ("loss", "val_loss", "accuracy", "val_accuracy")}
+        keep = _thin(len(x_batch))
+        self._lines["batch_loss"].set_data(x_batch[keep], losses[keep])
+        self._lines["lr"].set_data(x_batch[keep], rates[keep])
         x_epoch = np.arange(1, len(self.epoch_logs) + 1)
+        keep = _thin(len(x_epoch))
         for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
             if key in self._lines:
-                self._lines[key].set_data(x_epoch, self._metric(key))
+                self._lines[key].set_data(x_epoch[keep], metrics[key][keep])
                 self._lines[key].set_marker("o" if len(x_epoch) <= 40 else "")  # dots while they are few
         # One legend, on the loss panel (accuracy uses the same colours), remade only when it changes.
         loss_lines = [self._lines[key] for key in ("batch_loss", "loss", "val_loss")
@@ -278,13 +288,13 @@ class LivePlot(Callback):
         # Limits move only when the curves leave them, so that most frames reuse the background.
         x_max = max(self.planned_epochs or 0, len(self.epoch_logs), x_batch[-1] if len(x_batch) else 0, 1)
         self._axes["loss"].set_xlim(0, 1.02 * x_max)  # shared by all panels; room for the stop line
-        top = self._loss_top()
+        top = self._loss_top(losses, metrics)
         if self._loss_top_now is None or not self._loss_top_now / 2 <= top <= self._loss_top_now:
             self._loss_top_now = top
         self._axes["loss"].set_ylim(0, self._loss_top_now)
         if "accuracy" in self._axes:
-            self._axes["accuracy"].set_ylim(*self._accuracy_limits())
-        self._axes["learning rate"].set_ylim(*self._lr_limits())
+            self._axes["accuracy"].set_ylim(*self._accuracy_limits(metrics))
+        self._axes["learning rate"].set_ylim(*self._lr_limits(rates))
         # Where training stopped, when it did not run to the end: a red line in every panel.
         stop_x = x_batch[-1] if self.stopped in ("diverged", "early") and len(x_batch) else np.nan
         for line in self._stop_lines:
@@ -293,18 +303,19 @@ class LivePlot(Callback):
         self._title.set_color("C3" if self.stopped == "diverged" else "black")
         return self.figure
 
-    def _accuracy_limits(self):
+    @staticmethod
+    def _accuracy_limits(metrics):
         """From a tenth below the lowest accuracy so far up to 1."""
-        values = np.concatenate([self._metric("accuracy"), self._metric("val_accuracy")])
+        values = np.concatenate([metrics["accuracy"], metrics["val_accuracy"]])
         values = values[np.isfinite(values)]
         bottom = min(math.floor(10 * values.min()) / 10, 0.9) if values.size else 0.0
         margin = 0.03 * (1 - bottom)
         return bottom - margin, 1 + margin
 
-    def _lr_limits(self):
+    @staticmethod
+    def _lr_limits(rates):
         """Whole decades around the rates so far (log axis), a little wider, so that a schedule
         moves inside them; a rate on a decade, constant, sits in the middle of two."""
-        rates = np.asarray(self.batch_lr, dtype=float)
         rates = rates[np.isfinite(rates) & (rates > 0)]
         if not rates.size:
             return 0.01, 1.0
@@ -314,14 +325,13 @@ class LivePlot(Callback):
             low, high = low - 1, high + 1
         return 10.0 ** (low - 0.05), 10.0 ** (high + 0.05)
 
-    def _loss_top(self):
+    def _loss_top(self, losses, metrics):
         """Top of the loss axis: what nearly all batches reach, so one rare spike does not squash
         the curve; all of it when training diverged, since the climb is then the story."""
-        values = np.concatenate([self._metric("loss"), self._metric("val_loss"),
-                                 np.asarray(self.batch_loss, dtype=float)])
+        values = np.concatenate([metrics["loss"], metrics["val_loss"], losses])
         values = values[np.isfinite(values)]
         if not values.size:
             return 1.0
         top = values.max() if self.stopped == "diverged" else max(
-            np.quantile(values, 0.99), np.nanmax(self._metric("val_loss"), initial=0.0))
+            np.quantile(values, 0.99), np.nanmax(metrics["val_loss"], initial=0.0))
         return 1.05 * top if top > 0 else 1.0
