@@ -632,6 +632,60 @@ def test_hidden_cases_format(tmp_path):
         load_hidden_cases(tmp_path, get_exercise)
 
 
+FILL_PROCESSES = """
+import os, time
+children = []
+try:
+    while True:
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        children.append(pid)
+except OSError:
+    open("/box/full", "w").write(str(len(children)))
+time.sleep(60)
+"""
+
+START_THREADS = """
+import os, threading, time
+while not os.path.exists("/box/go"):  # started first, it waits for its neighbour to fill up
+    time.sleep(0.05)
+threads = [threading.Thread(target=time.sleep, args=(2,)) for _ in range(40)]
+for thread in threads:
+    thread.start()
+open("/box/started", "w").write(str(len(threads)))
+"""
+
+
+@needs_sandbox
+def test_a_sandbox_at_its_process_limit_leaves_the_one_beside_it_its_own(tmp_path):
+    # Grading runs sandboxes side by side. As another user than root they all run as that user, and
+    # a process limit counted on the user's shared count let a fork bomb in one sandbox stop the
+    # kernel of a submission started just before it from starting. Each limit is the sandbox's own.
+    limits = sandbox.Limits(cpu_seconds=60, processes=64)
+    full, other = tmp_path / "full", tmp_path / "other"
+    full.mkdir()
+    other.mkdir()
+    neighbour = sandbox.start(other, [sys.executable, "-c", START_THREADS], sandboxed=True, limits=limits,
+                              stdout=subprocess.PIPE)
+    bomb = sandbox.start(full, [sys.executable, "-c", FILL_PROCESSES], sandboxed=True, limits=limits,
+                         stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (full / "full").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (full / "full").exists(), "the fork bomb never reached its process limit"
+        assert int((full / "full").read_text()) < 64
+        (other / "go").write_text("")
+        output = neighbour.communicate(timeout=60)[0].decode()
+        assert (other / "started").exists(), output
+        assert (other / "started").read_text() == "40"
+    finally:
+        sandbox.kill(bomb)
+        sandbox.kill(neighbour)
+
+
 def test_the_private_tmp_is_mounted_before_the_environment_so_a_course_under_tmp_stays_visible():
     # A CI checkout (and its .venv) under /tmp: a /tmp mounted after the binds hid them, the sandbox
     # could not start Python, and `--sandbox auto` fell back to grading unsandboxed.

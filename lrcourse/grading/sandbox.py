@@ -13,7 +13,9 @@ which kills a sandbox that fills it.
 Run as root, bwrap builds the sandbox with root's rights (no user namespace needed) and the runner
 drops to a user id of its own (``setpriv``), so the process limit counts only that submission's
 processes and no file outside the sandbox is the runner's own. Run as another user, bwrap needs
-unprivileged user namespaces; the process limit then counts that user's processes too.
+unprivileged user namespaces, and the process limit is set inside the sandbox's own user namespace
+(Linux counts processes per user namespace since 5.14): set outside, on the user's shared count,
+a fork bomb in one sandbox left a submission graded beside it unable to start its kernel.
 
 Everything inside dies with the sandbox's PID namespace: killing bwrap (the grader's child) kills the
 namespace's init (``--die-with-parent``) and with it every process a notebook started, daemons and
@@ -56,11 +58,20 @@ class Limits:
         self.box_entries = int(box_entries)    # files and folders it may make there
 
     def apply(self, processes_base=0):
-        """Set the limits on this process (in the child, before exec)."""
-        for name, value in ((resource.RLIMIT_CPU, self.cpu_seconds), (resource.RLIMIT_AS, self.memory_bytes),
-                            (resource.RLIMIT_NPROC, processes_base + self.processes),
-                            (resource.RLIMIT_FSIZE, self.file_bytes), (resource.RLIMIT_CORE, 0)):
+        """Set the limits on this process (in the child, before exec); the process limit only when
+        ``processes_base`` is not None (else it is set inside the sandbox, see :func:`bwrap_command`)."""
+        limits = [(resource.RLIMIT_CPU, self.cpu_seconds), (resource.RLIMIT_AS, self.memory_bytes),
+                  (resource.RLIMIT_FSIZE, self.file_bytes), (resource.RLIMIT_CORE, 0)]
+        if processes_base is not None:
+            limits.append((resource.RLIMIT_NPROC, processes_base + self.processes))
+        for name, value in limits:
             resource.setrlimit(name, (value, value))
+
+
+# Run first inside a sandbox made by another user than root: the process limit, set in the sandbox's
+# own user namespace, then the runner. ``python -c`` gives sys.argv = ["-c", limit, *command].
+_LIMIT_PROCESSES = ("import os, resource, sys; limit = int(sys.argv[1]); "
+                    "resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit)); os.execvp(sys.argv[2], sys.argv[2:])")
 
 
 def _package_dirs():
@@ -130,6 +141,8 @@ def bwrap_command(box, argv, env, limits, uid=None):
     if uid is not None:
         argv = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                 "--bounding-set=-all", "--", *argv]
+    else:
+        argv = [sys.executable, "-c", _LIMIT_PROCESSES, str(limits.processes), *argv]
     return cmd + ["--", *argv]
 
 
@@ -199,12 +212,10 @@ def start(box, argv, *, sandboxed, limits, stdout, env_extra=None):
     """
     box = Path(box)
     if sandboxed:
-        uid, base = None, 0
+        uid, base = None, None  # not root: the process limit is set inside (bwrap_command)
         if os.geteuid() == 0:
-            uid = _sandbox_uid()
+            uid, base = _sandbox_uid(), 0
             os.chown(box, uid, uid)
-        else:
-            base = _user_processes()
         cmd = bwrap_command(box, argv, sandbox_env(env_extra), limits, uid)
         box.chmod(0o700)
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT,
