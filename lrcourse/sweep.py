@@ -305,8 +305,10 @@ def _parallel_map(fn, points, n_jobs, backend, progress, blas_threads):
     config = joblib.parallel_config(backend=backend) if backend is not None else contextlib.nullcontext()
     with config:
         parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator")
-        active_backend, _ = joblib.parallel.get_active_backend()
-    in_process = parallel.n_jobs == 1 or getattr(active_backend, "uses_threads", False)
+        # Where the points run: here when joblib has one job to give (its own test, whatever the
+        # backend: n_jobs=-1 on one core, say) or on threads; else fn must travel.
+        in_process = (joblib.effective_n_jobs(n_jobs) == 1
+                      or getattr(joblib.parallel.get_active_backend()[0], "uses_threads", False))
     task_fn = fn if in_process else _Shipped(fn)
     tasks = (joblib.delayed(_run_point)(task_fn, point, blas_threads) for point in points)
     bar = tqdm(total=len(points), desc="sweep", unit="point", disable=not progress)
