@@ -125,9 +125,9 @@ def main(argv=None):
         ceiling.append(two_processes())
     median = statistics.median
 
-    def speed_up(times):
-        """Median of the paired ratios serial / times, repeat by repeat (the load moves both alike)."""
-        return median(s / t for s, t in zip(serial, times))
+    def speed_up(times, baseline=serial):
+        """Median of the paired ratios baseline / times, repeat by repeat (the load moves both alike)."""
+        return median(s / t for s, t in zip(baseline, times))
 
     print(f"\n40-point digits sweep ({len(LRS)} rates x {len(SEEDS)} seeds, {EPOCHS} epochs each), "
           f"median of {args.repeats}:")
@@ -169,7 +169,7 @@ def main(argv=None):
           f"{[round(1000 * s, 1) for s in dask_overhead]}")
     print(f"  LocalCluster start-up:           {median(start_up):6.2f} s")
     print(f"  the 40-point digits sweep on it: {median(dask_sweep):6.2f} s  speed-up over serial "
-          f"{median(s / t for s, t in zip(dask_serial, dask_sweep)):.2f}x (a serial run after each)")
+          f"{speed_up(dask_sweep, dask_serial):.2f}x (a serial run after each)")
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     return 0
 
